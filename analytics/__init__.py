@@ -1,0 +1,1 @@
+"""Frames to events: detector (ultralytics YOLO), zones and rules."""

@@ -1,0 +1,113 @@
+"""Vehicle congestion: enough vehicles in a road zone for long enough opens an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.detections import Detections
+from analytics.rules.base import RuleEvent
+from core.config import CongestionRuleConfig
+from core.messages import EventPhase, Severity
+
+KIND = "congestion"
+# Short dips below the threshold (a vehicle missed for a frame or two) do not restart the clock.
+DIP_TOLERANCE_S = 2.0
+
+
+@dataclass
+class _Active:
+    started_ts: float
+    peak: int
+    severity: Severity
+    last_update_ts: float
+    last_sent_peak: int
+
+
+class CongestionRule:
+    """Counts vehicles in a zone; emits START after ``min_duration_s`` at or above ``min_vehicles``,
+    UPDATE when the peak or severity changes (at most every ``update_interval_s``, at once on
+    escalation) and END after ``end_after_s`` below the threshold (hysteresis)."""
+
+    def __init__(self, config: CongestionRuleConfig) -> None:
+        self.config = config
+        self.zone = config.zone
+        self._above_since: float | None = None
+        self._below_since: float | None = None
+        self._active: _Active | None = None
+
+    def process(self, now_ts: float, in_zone: Detections) -> list[RuleEvent]:
+        """Update the rule with the detections in its zone at ``now_ts``."""
+        vehicles = in_zone.of_classes(self.config.classes)
+        count = len(vehicles)
+        if count >= self.config.min_vehicles:
+            self._below_since = None
+            if self._above_since is None:
+                self._above_since = now_ts
+        elif self._below_since is None:
+            self._below_since = now_ts
+        if self._active is None:
+            return self._maybe_start(now_ts, count, vehicles)
+        return self._follow(now_ts, count, vehicles)
+
+    def _maybe_start(self, now_ts: float, count: int, vehicles: Detections) -> list[RuleEvent]:
+        if self._above_since is None:
+            return []
+        if self._below_since is not None:
+            if now_ts - self._below_since > DIP_TOLERANCE_S:
+                self._above_since = None
+            return []
+        if now_ts - self._above_since < self.config.min_duration_s:
+            return []
+        severity = self._severity(count)
+        self._active = _Active(self._above_since, count, severity, now_ts, count)
+        return [self._event(EventPhase.START, now_ts, count, vehicles)]
+
+    def _follow(self, now_ts: float, count: int, vehicles: Detections) -> list[RuleEvent]:
+        active = self._active
+        assert active is not None
+        if self._below_since is not None and now_ts - self._below_since >= self.config.end_after_s:
+            event = self._event(EventPhase.END, now_ts, count, vehicles)
+            self._active = None
+            self._above_since = None
+            return [event]
+        active.peak = max(active.peak, count)
+        severity = self._severity(count)
+        escalated = _RANK[severity] > _RANK[active.severity]
+        due = now_ts - active.last_update_ts >= self.config.update_interval_s
+        if escalated or (due and active.peak != active.last_sent_peak):
+            active.severity = max(severity, active.severity, key=_RANK.__getitem__)
+            active.last_update_ts = now_ts
+            active.last_sent_peak = active.peak
+            return [self._event(EventPhase.UPDATE, now_ts, count, vehicles)]
+        return []
+
+    def _severity(self, count: int) -> Severity:
+        ratio = count / self.config.min_vehicles
+        if ratio >= 2:
+            return Severity.HIGH
+        if ratio >= 1.5:
+            return Severity.MEDIUM
+        return Severity.LOW
+
+    def _event(self, phase: EventPhase, now_ts: float, count: int, vehicles: Detections) -> RuleEvent:
+        active = self._active
+        assert active is not None
+        return RuleEvent(
+            kind=KIND,
+            zone=self.zone,
+            phase=phase,
+            at_ts=now_ts,
+            started_ts=active.started_ts,
+            severity=active.severity,
+            title=f"Congestion in {self.zone}: up to {active.peak} vehicles (threshold {self.config.min_vehicles})",
+            details={
+                "vehicles": count,
+                "peak_vehicles": active.peak,
+                "threshold": self.config.min_vehicles,
+                "duration_s": round(now_ts - active.started_ts, 1),
+                "by_class": vehicles.count_by_class(),
+            },
+        )
+
+
+_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}

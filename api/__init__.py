@@ -1,0 +1,1 @@
+"""The HTTP API of Mata Kota (FastAPI): health, cameras, incidents and their evidence."""

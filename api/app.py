@@ -1,0 +1,124 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.routes import cameras, health, incidents
+from core.settings import Settings
+from incidents.db import current_revision, head_revision, make_engine, make_session_factory
+from incidents.evidence import EvidenceStore
+
+logger = logging.getLogger(__name__)
+
+try:
+    VERSION = version("matakota")
+except PackageNotFoundError:  # running from a source checkout that was never installed
+    VERSION = "0+unknown"
+
+DESCRIPTION = """\
+Mata Kota ("city eye") turns a city's CCTV cameras into a queue of incidents for its command
+center. Camera workers read each RTSP stream, analytics detect vehicles and people and apply
+rules to zones of the image (congestion, for a start), and every event becomes an incident with a
+snapshot and a short video clip as evidence. This API lists the cameras with their location and
+live stream health, and the incidents with their evidence, for operators and for other city
+applications.
+"""
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "health", "description": "Whether the service and its database work."},
+    {
+        "name": "cameras",
+        "description": "Cameras: where they stand, where they look, how their streams are doing.",
+    },
+    {
+        "name": "incidents",
+        "description": "Incidents raised by the cameras, newest first, with their snapshot and clip.",
+    },
+]
+
+# FastAPI's own validation-error schemas come without field descriptions; these fill them in.
+_BUILTIN_FIELD_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "HTTPValidationError": {"detail": "One entry per invalid part of the request."},
+    "ValidationError": {
+        "loc": "Where the invalid value is: `path`, `query` or `body`, then the field name.",
+        "msg": "What is wrong with it, in words.",
+        "type": "Machine-readable error type.",
+        "input": "The value that was refused.",
+        "ctx": "Facts about the error, such as the limit that was exceeded.",
+    },
+}
+
+
+class MataKotaAPI(FastAPI):
+    """FastAPI whose OpenAPI document describes every schema field, FastAPI's own ones too."""
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()
+        components = schema.get("components", {}).get("schemas", {})
+        for name, fields in _BUILTIN_FIELD_DESCRIPTIONS.items():
+            properties = components.get(name, {}).get("properties", {})
+            for field, description in fields.items():
+                if field in properties:
+                    properties[field].setdefault("description", description)
+        return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API, with its own engine on ``settings.resolved_database_url``.
+
+    Migrations are not run here (see :func:`incidents.db.migrate`); startup only logs an error
+    when the schema is missing or old.
+    """
+    settings = settings if settings is not None else Settings()
+    engine = make_engine(settings.resolved_database_url)
+    app = MataKotaAPI(
+        title="Mata Kota", version=VERSION, description=DESCRIPTION, openapi_tags=TAGS, lifespan=_lifespan
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.evidence_store = EvidenceStore(settings.evidence_dir)
+    install_error_handlers(app)
+    for module in (health, cameras, incidents):
+        app.include_router(module.router)
+    app.add_api_route("/", _to_docs, include_in_schema=False)
+    return app
+
+
+async def _to_docs() -> RedirectResponse:
+    return RedirectResponse("/docs")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(_check_schema, app.state.engine)
+    yield
+    app.state.engine.dispose()
+
+
+def _check_schema(engine: Engine) -> None:
+    """Log an error, loudly and clearly, when the database is not migrated to this code's schema."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            current = current_revision(connection)
+    except SQLAlchemyError as err:
+        logger.error("database %s cannot be read: %s", where, err)
+        return
+    head = head_revision()
+    if current is None:
+        logger.error("database %s has no schema: run the migrations first (incidents.db.migrate)", where)
+    elif current != head:
+        logger.error("database %s is at schema %s, this code needs %s: run the migrations", where, current, head)

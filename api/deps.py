@@ -1,0 +1,42 @@
+"""Request dependencies: a database session per request, the settings, the evidence store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.settings import Settings
+from incidents.evidence import EvidenceStore
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the handler returns (before the answer is sent)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_evidence_store(request: Request) -> EvidenceStore:
+    """The store of snapshot and clip files."""
+    store: EvidenceStore = request.app.state.evidence_store
+    return store
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is a 500.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EvidenceStoreDep = Annotated[EvidenceStore, Depends(get_evidence_store)]

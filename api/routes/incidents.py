@@ -1,0 +1,67 @@
+"""Incidents: the queue operators work through, and the snapshot and clip behind each."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import FileResponse
+
+from api.deps import EvidenceStoreDep, SessionDep
+from api.schemas import ErrorOut, IncidentOut, IncidentPage
+from incidents.models import EvidenceKind
+from incidents.queries import IncidentFilter, evidence_file, get_evidence, get_incident, list_incidents
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+IncidentId = Annotated[int, Path(description="Incident id.")]
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "model": ErrorOut,
+        "description": "No such incident, or the file is not ready (the detail says why).",
+    }
+}
+
+
+@router.get("")
+def list_all(flt: Annotated[IncidentFilter, Query()], session: SessionDep) -> IncidentPage:
+    """Incidents, newest first, filtered and paginated."""
+    items, total = list_incidents(flt, session=session)
+    return IncidentPage(
+        items=[IncidentOut.from_model(i) for i in items], total=total, limit=flt.limit, offset=flt.offset
+    )
+
+
+@router.get("/{incident_id}", responses=_NOT_FOUND)
+def get_one(incident_id: IncidentId, session: SessionDep) -> IncidentOut:
+    """One incident, with links to its evidence."""
+    return IncidentOut.from_model(get_incident(incident_id, session=session))
+
+
+@router.get(
+    "/{incident_id}/snapshot.jpg",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The JPEG snapshot."}, **_NOT_FOUND},
+)
+def get_snapshot(incident_id: IncidentId, session: SessionDep, store: EvidenceStoreDep) -> FileResponse:
+    """The JPEG snapshot taken when the incident opened."""
+    evidence = get_evidence(incident_id, EvidenceKind.SNAPSHOT, session=session)
+    return FileResponse(evidence_file(evidence, store), media_type="image/jpeg")
+
+
+@router.get(
+    "/{incident_id}/clip.mp4",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "The whole MP4 clip."},
+        206: {"content": {"video/mp4": {}}, "description": "The requested byte range of the clip."},
+        416: {"description": "The requested byte range is outside the clip."},
+        **_NOT_FOUND,
+    },
+)
+def get_clip(incident_id: IncidentId, session: SessionDep, store: EvidenceStoreDep) -> FileResponse:
+    """The MP4 clip around the incident's start; honours HTTP Range requests so players can seek."""
+    evidence = get_evidence(incident_id, EvidenceKind.CLIP, session=session)
+    # Starlette's FileResponse answers Range requests itself (206, 416, Accept-Ranges).
+    return FileResponse(evidence_file(evidence, store), media_type="video/mp4")

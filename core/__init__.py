@@ -1,0 +1,1 @@
+"""Shared vocabulary of Mata Kota: config schema, settings, errors, logging, messages."""

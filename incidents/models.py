@@ -1,0 +1,168 @@
+"""Tables of the incident store: cameras, incidents and the evidence (snapshots, clips) behind them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.messages import CameraState, Severity
+from incidents.types import StrEnumType, UtcDateTime, utcnow
+
+# Deterministic constraint and index names, the same on SQLite and PostgreSQL, so later
+# migrations can name what they alter.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident is in the operators' workflow (only ``new`` is set so far)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    FALSE_POSITIVE = "false_positive"
+    DUPLICATE = "duplicate"
+    ON_HOLD = "on_hold"
+
+
+OPEN_STATUSES: frozenset[IncidentStatus] = frozenset(
+    {
+        IncidentStatus.NEW,
+        IncidentStatus.ACKNOWLEDGED,
+        IncidentStatus.DISPATCHED,
+        IncidentStatus.IN_PROGRESS,
+        IncidentStatus.ON_HOLD,
+    }
+)
+
+
+class EvidenceKind(StrEnum):
+    """What an evidence file is."""
+
+    SNAPSHOT = "snapshot"
+    CLIP = "clip"
+
+
+class EvidenceStatus(StrEnum):
+    """Whether an evidence file can be served."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; datetimes map to :class:`UtcDateTime`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class Timestamped:
+    """``created_at`` / ``updated_at`` kept by the ORM."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Camera(Timestamped, Base):
+    """A camera from the configuration and its latest health report."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    heading: Mapped[float] = mapped_column(default=0.0)
+    kelurahan: Mapped[str | None] = mapped_column(String(100))
+    kecamatan: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    input_url: Mapped[str] = mapped_column(String(1000))  # always redacted: never credentials
+    state: Mapped[CameraState] = mapped_column(StrEnumType(CameraState), default=CameraState.STARTING)
+    state_reason: Mapped[str | None] = mapped_column(String(500))
+    state_since: Mapped[datetime | None]
+    status_at: Mapped[datetime | None]
+    fps_in: Mapped[float] = mapped_column(default=0.0)
+    fps_out: Mapped[float] = mapped_column(default=0.0)
+    frames_dropped: Mapped[int] = mapped_column(default=0)
+    reconnects: Mapped[int] = mapped_column(default=0)
+    last_frame_at: Mapped[datetime | None]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    codec: Mapped[str | None] = mapped_column(String(32))
+
+    def __repr__(self) -> str:
+        return f"Camera(id={self.id!r}, state={self.state!s})"
+
+
+class Incident(Timestamped, Base):
+    """Something a camera (or, later, a citizen) raised that operators handle."""
+
+    __tablename__ = "incidents"
+    # AUTOINCREMENT on SQLite: ids are never reused, since evidence file names contain them.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    zone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[IncidentStatus] = mapped_column(StrEnumType(IncidentStatus), default=IncidentStatus.NEW, index=True)
+    severity: Mapped[Severity] = mapped_column(StrEnumType(Severity))
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]  # null while the event is still going on
+
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Evidence.id",
+    )
+
+    def latest_evidence(self, kind: EvidenceKind) -> Evidence | None:
+        """The newest evidence of ``kind``, or None."""
+        matches = [e for e in self.evidence if e.kind == kind]
+        return matches[-1] if matches else None
+
+    def __repr__(self) -> str:
+        return f"Incident(id={self.id!r}, camera_id={self.camera_id!r}, kind={self.kind!r})"
+
+
+class Evidence(Timestamped, Base):
+    """A snapshot or clip of an incident; ``path`` is relative to the evidence directory."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EvidenceKind] = mapped_column(StrEnumType(EvidenceKind))
+    status: Mapped[EvidenceStatus] = mapped_column(StrEnumType(EvidenceStatus), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int | None]
+    duration_s: Mapped[float | None]
+    start_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # ClipRequest.request_id
+    deadline_at: Mapped[datetime | None]
+
+    incident: Mapped[Incident] = relationship(back_populates="evidence")
+
+    def __repr__(self) -> str:
+        return f"Evidence(id={self.id!r}, kind={self.kind!s}, status={self.status!s})"

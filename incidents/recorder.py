@@ -1,0 +1,249 @@
+"""Turn analytics events into incidents with evidence, deduplicated, one transaction per event."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import AppConfig, CameraConfig
+from core.messages import ClipRequest, ClipResult, Event, EventPhase, Severity
+from incidents.cameras import upsert_camera
+from incidents.db import session_scope
+from incidents.evidence import EvidenceStore
+from incidents.models import OPEN_STATUSES, Camera, Evidence, EvidenceKind, EvidenceStatus, Incident
+from incidents.types import from_ts
+
+logger = logging.getLogger(__name__)
+
+CLIP_NOT_DELIVERED = "clip not delivered in time"
+_MAX_TS = 32503680000.0  # year 3000: anything later is a unit mix-up (milliseconds), not a time
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+
+
+class IncidentRecorder:
+    """Records events as incidents and tracks the clips asked of the camera workers.
+
+    Each call is one transaction. Database errors propagate so the caller can retry; events
+    that make no sense (unknown camera, no running incident) are logged and dropped.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        store: EvidenceStore,
+        config: AppConfig,
+        *,
+        dedup_window_s: float = 120.0,
+        clip_grace_s: float = 30.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.store = store
+        self.cameras = {camera.id: camera for camera in config.cameras}
+        self.dedup_window_s = dedup_window_s
+        self.clip_grace_s = clip_grace_s
+
+    def handle_event(self, event: Event) -> ClipRequest | None:
+        """Apply one event; returns the clip to ask the camera's worker for when an incident opens.
+
+        The incident is committed before this returns, so the request may be sent at once.
+        """
+        camera = self.cameras.get(event.camera_id)
+        problem = "its camera is not in the configuration" if camera is None else _problem(event)
+        if camera is None or problem:
+            logger.warning("%s: %s event dropped: %s", event.camera_id, event.kind, problem)
+            return None
+        with session_scope(self.session_factory) as session:
+            if event.phase == EventPhase.START:
+                return self._start(event, camera, session)
+            incident = self._running(event, session)
+            if incident is None:
+                # Normal after a restart: the rule's START came before this process recorded it.
+                logger.info(
+                    "%s: %s of %s/%s has no running incident: ignored",
+                    event.camera_id, event.phase, event.kind, event.zone,
+                )  # fmt: skip
+            elif event.phase == EventPhase.UPDATE:
+                _apply_update(incident, event)
+            else:
+                incident.ended_at = from_ts(event.at_ts)
+                incident.last_seen_at = max(incident.last_seen_at, incident.ended_at)
+                logger.info("%s: incident %d ended", event.camera_id, incident.id)
+        return None
+
+    def handle_clip_result(self, result: ClipResult) -> None:
+        """Mark the clip evidence of ``result.request_id`` ready or failed."""
+        with session_scope(self.session_factory) as session:
+            evidence = session.scalar(select(Evidence).where(Evidence.request_id == result.request_id))
+            if evidence is None:
+                logger.warning("%s: unknown clip request %s: ignored", result.camera_id, result.request_id)
+                return
+            if not result.ok:
+                _fail(evidence, result.error or "clip could not be made")
+                return
+            try:
+                evidence.path = self.store.relpath_of(result.path)
+            except ValueError as err:
+                _fail(evidence, str(err))
+                return
+            # A late clip still wins over an expired request: the video is worth having.
+            evidence.status, evidence.error = EvidenceStatus.READY, None
+            evidence.size_bytes, evidence.duration_s = result.size_bytes, result.duration_s
+            if result.start_ts is not None:
+                evidence.start_at = from_ts(result.start_ts)
+            logger.info("%s: clip of incident %d ready", result.camera_id, evidence.incident_id)
+
+    def expire_pending(self, now_ts: float) -> int:
+        """Fail the pending clips whose deadline passed before ``now_ts``; returns how many."""
+        now = from_ts(now_ts)
+        with session_scope(self.session_factory) as session:
+            overdue = session.scalars(
+                select(Evidence).where(Evidence.status == EvidenceStatus.PENDING, Evidence.deadline_at < now)
+            ).all()
+            for evidence in overdue:
+                _fail(evidence, CLIP_NOT_DELIVERED)
+            return len(overdue)
+
+    # -- phases -----------------------------------------------------------------------------------
+
+    def _start(self, event: Event, camera: CameraConfig, session: Session) -> ClipRequest | None:
+        recent = self._recent_open(event, session)
+        if recent is not None:
+            logger.info("%s: %s/%s continues incident %d", event.camera_id, event.kind, event.zone, recent.id)
+            recent.ended_at = None
+            _apply_update(recent, event)
+            return None
+        return self._open(event, camera, session)
+
+    def _open(self, event: Event, camera: CameraConfig, session: Session) -> ClipRequest:
+        if session.get(Camera, camera.id) is None:
+            upsert_camera(camera, session=session)  # events may come before the first sync
+        started_at = from_ts(event.started_ts)
+        incident = Incident(
+            camera_id=event.camera_id,
+            kind=event.kind,
+            zone=event.zone,
+            severity=event.severity,
+            title=event.title,
+            details=_json_safe(event.details),
+            started_at=started_at,
+            last_seen_at=max(started_at, from_ts(event.at_ts)),
+        )
+        session.add(incident)
+        session.flush()  # the id names the evidence files
+        logger.info("%s: incident %d opened: %s", event.camera_id, incident.id, event.title)
+        if event.snapshot_jpeg:
+            self._add_snapshot(incident, camera.id, event.snapshot_jpeg)
+
+        # The clip is centred on the moment the rule fired (the snapshot's moment), not on the
+        # onset, which for a slow rule may already have left the camera's packet buffer.
+        record = camera.record
+        request_id = uuid.uuid4().hex
+        relpath = self.store.clip_relpath(camera.id, incident.id, started_at)
+        clip_start_ts = event.at_ts - record.pre_roll_s
+        clip_end_ts = event.at_ts + record.post_roll_s
+        incident.evidence.append(
+            Evidence(
+                kind=EvidenceKind.CLIP,
+                status=EvidenceStatus.PENDING,
+                path=relpath,
+                content_type="video/mp4",
+                start_at=from_ts(clip_start_ts),
+                request_id=request_id,
+                deadline_at=from_ts(clip_end_ts + self.clip_grace_s),
+            )
+        )
+        session.flush()
+        return ClipRequest(
+            request_id=request_id,
+            camera_id=camera.id,
+            incident_id=incident.id,
+            start_ts=clip_start_ts,
+            end_ts=clip_end_ts,
+            path=str(self.store.path_for(relpath)),
+        )
+
+    def _add_snapshot(self, incident: Incident, camera_id: str, jpeg: bytes) -> None:
+        relpath = self.store.snapshot_relpath(camera_id, incident.id, incident.started_at)
+        snapshot = Evidence(kind=EvidenceKind.SNAPSHOT, path=relpath, content_type="image/jpeg")
+        try:
+            # The file is complete before the row that points at it is committed.
+            self.store.write_atomic(relpath, jpeg)
+        except OSError as err:
+            logger.error("%s: snapshot of incident %d not written: %s", camera_id, incident.id, err)
+            snapshot.status, snapshot.error = EvidenceStatus.FAILED, f"snapshot not written: {err}"
+        else:
+            snapshot.status, snapshot.size_bytes = EvidenceStatus.READY, len(jpeg)
+        incident.evidence.append(snapshot)
+
+    def _recent_open(self, event: Event, session: Session) -> Incident | None:
+        """The open incident of the event's key that is running or ended within the dedup window."""
+        window_start = from_ts(event.started_ts - self.dedup_window_s)
+        return session.scalar(
+            _same_key(event)
+            .where(Incident.status.in_(OPEN_STATUSES))
+            .where(or_(Incident.ended_at.is_(None), Incident.ended_at >= window_start))
+        )
+
+    def _running(self, event: Event, session: Session) -> Incident | None:
+        """The newest incident of the event's key that has not ended."""
+        return session.scalar(_same_key(event).where(Incident.ended_at.is_(None)))
+
+
+def _same_key(event: Event) -> Select[Incident]:
+    return (
+        select(Incident)
+        .where(Incident.camera_id == event.camera_id, Incident.kind == event.kind)
+        .where(Incident.zone == event.zone)
+        .order_by(Incident.started_at.desc(), Incident.id.desc())
+        .limit(1)
+    )
+
+
+def _apply_update(incident: Incident, event: Event) -> None:
+    """Newer sighting: later ``last_seen_at``, latest details, severity only ever raised."""
+    incident.last_seen_at = max(incident.last_seen_at, from_ts(event.at_ts))
+    if event.details:
+        incident.details = _json_safe(event.details)
+    if _SEVERITY_RANK[event.severity] > _SEVERITY_RANK[incident.severity]:
+        logger.info("%s: incident %d escalated to %s", event.camera_id, incident.id, event.severity)
+        incident.severity = event.severity
+
+
+def _fail(evidence: Evidence, error: str) -> None:
+    evidence.status, evidence.error = EvidenceStatus.FAILED, error
+    logger.warning("%s of incident %d failed: %s", evidence.kind, evidence.incident_id, error)
+
+
+def _problem(event: Event) -> str | None:
+    """Why ``event`` cannot be recorded, or None when it can."""
+    if event.phase not in tuple(EventPhase):
+        return f"unknown phase {event.phase!r}"
+    if event.severity not in tuple(Severity):
+        return f"unknown severity {event.severity!r}"
+    for name in ("started_ts", "at_ts"):
+        value = getattr(event, name)
+        if not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < _MAX_TS:
+            return f"{name} {value!r} is not a time"
+    if not isinstance(event.details, dict):
+        return "details is not a mapping"
+    return None
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` as plain JSON types: numpy numbers become numbers, anything else a string.
+
+    A value the JSON column cannot store would fail the commit, and the caller would retry forever.
+    """
+    safe: dict[str, Any] = json.loads(json.dumps(details, default=_to_json))
+    return safe
+
+
+def _to_json(value: Any) -> Any:
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    return tolist() if callable(tolist) else str(value)

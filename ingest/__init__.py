@@ -1,0 +1,1 @@
+"""RTSP (and file replay) ingest: decoded, sampled frames plus a ring buffer of encoded packets."""

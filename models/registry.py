@@ -1,0 +1,132 @@
+"""Resolve a model name to verified weights on disk: the assets directory first, then a download."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import ModelUnavailable
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = Path(__file__).with_name("manifest.yaml")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of ``models/manifest.yaml``."""
+
+    name: str
+    description: str
+    task: str
+    format: str
+    path: str
+    files: dict[str, str]
+    classes: str
+    input_size: int
+    licence: str
+    official_url: str
+    export_from_official: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model's spec and the local path that ultralytics can load."""
+
+    spec: ModelSpec
+    path: Path
+    source: str
+
+
+@cache
+def load_manifest(path: Path = MANIFEST) -> dict[str, ModelSpec]:
+    """All models of the registry by name."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {entry["name"]: ModelSpec(**entry) for entry in raw["models"]}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The manifest entry called ``name``."""
+    models = load_manifest()
+    if name not in models:
+        raise ModelUnavailable(f"unknown model {name!r}; the registry has: {', '.join(sorted(models))}")
+    return models[name]
+
+
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(spec: ModelSpec, root: Path) -> list[str]:
+    """Problems with the files of ``spec`` under ``root``; empty when every file matches."""
+    base = root / spec.path
+    folder = base if spec.format == "openvino" else base.parent
+    problems = []
+    for filename, expected in spec.files.items():
+        file = folder / filename
+        if not file.is_file():
+            problems.append(f"{file} is missing")
+        elif sha256_of(file) != expected:
+            problems.append(f"{file} has the wrong sha256 (corrupt or a different model)")
+    return problems
+
+
+def resolve(name: str, settings: Settings) -> ResolvedModel:
+    """Find verified weights for ``name``: in ``<assets>/weights``, the cache, or by download.
+
+    Raises:
+        ModelUnavailable: when no verified copy exists and downloading is off or fails.
+    """
+    spec = get_spec(name)
+    tried: list[str] = []
+    if settings.assets_dir is not None:
+        weights = settings.assets_dir / "weights"
+        problems = verify(spec, weights)
+        if not problems:
+            return ResolvedModel(spec, weights / spec.path, "assets")
+        tried.extend(problems)
+    cached = settings.resolved_cache_dir / "models" / spec.name
+    if (cached / spec.path).exists():
+        return ResolvedModel(spec, cached / spec.path, "cache")
+    if not settings.allow_downloads:
+        raise ModelUnavailable(
+            f"model {name!r} not found locally ({'; '.join(tried) or 'no assets directory'}) "
+            "and downloads are off (MATAKOTA_ALLOW_DOWNLOADS=0); set CCTV_ASSETS_DIR to the weights' folder"
+        )
+    return _download(spec, cached)
+
+
+def _download(spec: ModelSpec, target: Path) -> ResolvedModel:
+    """Fetch the official weights and, where the manifest says so, export them in the cache."""
+    target.mkdir(parents=True, exist_ok=True)
+    official = target / Path(spec.official_url).name
+    logger.info("downloading %s from %s", spec.name, spec.official_url)
+    try:
+        with urllib.request.urlopen(spec.official_url, timeout=60) as response, official.open("wb") as out:  # noqa: S310
+            shutil.copyfileobj(response, out)
+    except OSError as err:
+        official.unlink(missing_ok=True)
+        raise ModelUnavailable(f"cannot download {spec.name} from {spec.official_url}: {err}") from err
+    if spec.export_from_official is None:
+        official.replace(target / spec.path)
+        return ResolvedModel(spec, target / spec.path, "download")
+    from ultralytics import YOLO  # type: ignore[attr-defined]  # heavy import only on this rare path
+
+    exported = Path(YOLO(str(official)).export(**spec.export_from_official))
+    exported.replace(target / spec.path)
+    return ResolvedModel(spec, target / spec.path, "download+export")

@@ -1,0 +1,175 @@
+"""The ``matakota`` command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from core.config import AppConfig
+from core.config_loader import load_config
+from core.errors import ConfigError, MataKotaError
+from core.logging import setup_logging
+from core.settings import Settings
+
+logger = logging.getLogger("matakota")
+
+app = typer.Typer(
+    name="matakota",
+    help="Mata Kota: CCTV video analytics for city command centers.\n\n"
+    "Reads RTSP cameras, detects events (traffic congestion, ...) with YOLO, stores incidents with "
+    "snapshot and clip, and serves them over an HTTP API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check camera configuration files.", no_args_is_help=True)
+models_app = typer.Typer(help="The ML model registry.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Camera configuration file.", dir_okay=False)]
+HostOption = Annotated[str, typer.Option(help="Address the API listens on.")]
+PortOption = Annotated[int, typer.Option(help="Port the API listens on.", min=1, max=65535)]
+
+
+def _load(path: Path) -> AppConfig:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from err
+
+
+@config_app.command("validate")
+def config_validate(
+    path: Annotated[Path, typer.Argument(help="The file to check.")] = Path("camera_config.yaml"),
+) -> None:
+    """Validate a camera configuration; print each error with its key path and YAML line."""
+    config = _load(path)
+    typer.echo(f"{path}: OK ({len(config.cameras)} camera(s), {len(config.enabled_cameras)} enabled)")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the registry's models and whether verified weights are available here."""
+    from models.registry import load_manifest, verify
+
+    settings = Settings()
+    for spec in load_manifest().values():
+        where = "not in the assets directory"
+        if settings.assets_dir is not None and not verify(spec, settings.assets_dir / "weights"):
+            where = f"verified in {settings.assets_dir / 'weights' / spec.path}"
+        typer.echo(f"{spec.name:28} {spec.format:9} {spec.licence:10} {where}")
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("camera_config.yaml"),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Start ingest, analytics and the API for the cameras in the configuration."""
+    settings = Settings()
+    setup_logging(settings.log_level)
+    _serve(_load(config), settings, host, port)
+
+
+@app.command()
+def demo(
+    config: ConfigOption = Path("camera_config.yaml"),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    rtsp_port: Annotated[int, typer.Option(help="Port of the simulated cameras' RTSP server.")] = 8554,
+) -> None:
+    """Serve the demo footage as RTSP cameras and run the service on them."""
+    from ingest.simulator import SimulatedCamera, Simulator
+    from runtime.demo import RTSP_PORT_VARIABLE, demo_footage
+
+    settings = Settings()
+    setup_logging(settings.log_level)
+    os.environ[RTSP_PORT_VARIABLE] = str(rtsp_port)
+    app_config = _load(config)
+    try:
+        footage = demo_footage(settings)
+    except MataKotaError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    cameras = [SimulatedCamera(name, path) for name, path in footage.items()]
+    with Simulator(cameras, port=rtsp_port) as simulator:
+        typer.echo(f"demo cameras: {', '.join(simulator.url(c.name) for c in cameras)}")
+        _serve(app_config, settings, host, port)
+
+
+@app.command()
+def simulate(
+    cameras: Annotated[list[str], typer.Argument(help="NAME=FILE pairs: footage (mp4, avi, gif, ...) to serve.")],
+    port: Annotated[int, typer.Option(help="RTSP port.")] = 8554,
+    host: Annotated[str, typer.Option(help="RTSP address.")] = "127.0.0.1",
+    gop_seconds: Annotated[float, typer.Option(help="Seconds between keyframes.")] = 2.0,
+) -> None:
+    """Serve footage files as looping RTSP cameras (rtsp://HOST:PORT/NAME) until Ctrl-C."""
+    from ingest.simulator import Simulator, parse_camera_spec
+
+    setup_logging(Settings().log_level)
+    try:
+        specs = [parse_camera_spec(spec) for spec in cameras]
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    stopping = _install_stop_handlers()
+    try:
+        with Simulator(specs, port=port, host=host, gop_seconds=gop_seconds) as simulator:
+            for spec in specs:
+                typer.echo(f"{spec.name}: {simulator.url(spec.name)}  <- {spec.path}")
+            while not stopping() and simulator.running():
+                time.sleep(0.5)
+    except MataKotaError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+
+
+def _serve(config: AppConfig, settings: Settings, host: str, port: int) -> None:
+    from runtime.supervisor import Supervisor
+
+    supervisor = Supervisor(config, settings, host=host, port=port)
+    stopping = _install_stop_handlers()
+    try:
+        supervisor.prepare()
+        supervisor.start()
+        supervisor.wait_until_ready()
+        typer.echo(f"Mata Kota is running: {supervisor.url}  (API docs: {supervisor.url}/docs)", err=False)
+        sys.stdout.flush()
+        while not stopping():
+            supervisor.poll()
+            time.sleep(0.5)
+    except MataKotaError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    finally:
+        supervisor.shutdown()
+
+
+def _install_stop_handlers() -> Callable[[], bool]:
+    flag = {"stop": False}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        flag["stop"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: flag["stop"]
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,137 @@
+"""camera_config.yaml: validation, defaults, env expansion, error messages with key path and line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from core.config_loader import load_config, parse_config
+from core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VALID = textwrap.dedent(
+    """\
+    defaults:
+      detect:
+        fps: 4
+      record:
+        pre_roll_s: 2
+    cameras:
+      - id: cam_a
+        name: Camera A
+        inputs:
+          - url: rtsp://user:${CAM_PASSWORD:-secret}@10.0.0.5/ch1
+            roles: [detect, record]
+        location: {lat: -2.98, lon: 104.76, heading: 90, kelurahan: Sembilan-belas Ilir}
+        detect:
+          confidence: 0.5
+        zones:
+          - name: road
+            polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]
+        rules:
+          - type: congestion
+            zone: road
+            min_vehicles: 5
+    """
+)
+
+
+def _errors(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="test.yaml")
+    return caught.value.issues
+
+
+def test_the_shipped_config_is_valid() -> None:
+    config = load_config(ROOT / "camera_config.yaml")
+    assert len(config.enabled_cameras) >= 3
+    for camera in config.cameras:
+        assert camera.rules, f"{camera.id} has no rule"
+        assert -3.2 < camera.location.lat < -2.8 and 104.6 < camera.location.lon < 104.9  # Palembang
+
+
+def test_defaults_are_merged_under_camera_overrides() -> None:
+    camera = parse_config(VALID).cameras[0]
+    assert camera.detect.fps == 4  # from defaults
+    assert camera.detect.confidence == 0.5  # the camera's own
+    assert camera.record.pre_roll_s == 2
+    assert camera.record.post_roll_s == 3  # schema default
+
+
+def test_env_variables_are_expanded_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_config(VALID).cameras[0].inputs[0].url == "rtsp://user:secret@10.0.0.5/ch1"
+    monkeypatch.setenv("CAM_PASSWORD", "fromenv")
+    config = parse_config(VALID)
+    assert config.cameras[0].inputs[0].url == "rtsp://user:fromenv@10.0.0.5/ch1"
+    assert config.cameras[0].inputs[0].safe_url == "rtsp://***:***@10.0.0.5/ch1"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    fps: 4", "    fps: -1", "line 3: defaults.detect.fps: Input should be greater than 0"),
+        (
+            "      confidence: 0.5",
+            "      confidnce: 0.5",
+            "line 14: cameras[0].detect.confidnce: unknown key",
+        ),
+        ("location: {lat: -2.98,", "location: {lat: -92.98,", "line 12: cameras[0].location.lat"),
+        (
+            "[1, 1], [0, 1]]",
+            "[1, 1.5], [0, 1]]",
+            "line 17: cameras[0].zones[0].polygon: point (1.0, 1.5) is outside",
+        ),
+        (
+            "        zone: road",
+            "        zone: rood",
+            "line 7: cameras[0]: rule 'congestion' refers to zone 'rood'",
+        ),
+        ("        min_vehicles: 5", "        min_vehicles: 0", "line 21: cameras[0].rules[0].min_vehicles"),
+        ("      - type: congestion", "      - type: jam", "line 19: cameras[0].rules[0].type"),
+        (
+            "        roles: [detect, record]",
+            "        roles: [record]",
+            "line 7: cameras[0]: exactly one input",
+        ),
+        ("  - id: cam_a", "  - id: Cam-A", "line 7: cameras[0].id: String should match pattern"),
+        ("    name: Camera A\n", "", "line 7: cameras[0].name: Field required"),
+        (
+            "${CAM_PASSWORD:-secret}",
+            "${CAM_PASSWORD_UNSET}",
+            "line 10: cameras[0].inputs[0].url: environment variable",
+        ),
+    ],
+)
+def test_errors_name_the_key_path_and_line(old: str, new: str, expected: str) -> None:
+    assert old in VALID
+    issues = _errors(VALID.replace(old, new))
+    assert any(issue.startswith(expected) for issue in issues), issues
+
+
+def test_yaml_syntax_errors_give_the_line() -> None:
+    issues = _errors(VALID.replace("    name: Camera A", "    name: [Camera A"))
+    assert issues[0].startswith("line ") and "YAML syntax error" in issues[0]
+
+
+def test_an_error_in_the_defaults_is_reported_once() -> None:
+    text = VALID.replace("    fps: 4", "    fps: 0") + VALID[VALID.index("  - id: cam_a") :].replace("cam_a", "cam_b")
+    issues = _errors(text)
+    assert sum("fps" in issue for issue in issues) == 1
+
+
+def test_duplicate_camera_ids_are_refused() -> None:
+    text = VALID + VALID[VALID.index("  - id: cam_a") :]
+    assert any("camera ids must be unique (repeated: cam_a)" in issue for issue in _errors(text))
+
+
+def test_buffer_must_hold_a_whole_clip() -> None:
+    issues = _errors(VALID.replace("    pre_roll_s: 2", "    pre_roll_s: 2\n    buffer_s: 4"))
+    assert any("buffer_s (4) must hold" in issue for issue in issues), issues
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,184 @@
+"""A camera worker against a real RTSP server: frames, packet buffer, clips, health, reconnects."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from core.config import CameraConfig
+from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame
+from ingest.framequeue import DropOldestQueue
+from ingest.simulator import Simulator
+from ingest.worker import CameraWorker
+
+pytestmark = pytest.mark.rtsp
+
+
+def _camera(url: str, **stream: Any) -> CameraConfig:
+    return CameraConfig.model_validate(
+        {
+            "id": "cam_test",
+            "name": "Test camera",
+            "inputs": [{"url": url, "roles": ["detect", "record"]}],
+            "location": {"lat": -2.98, "lon": 104.76},
+            "detect": {"fps": 5},
+            "record": {"pre_roll_s": 2, "post_roll_s": 2, "buffer_s": 10},
+            "stream": {
+                "offline_after_s": 2,
+                "read_timeout_s": 2,
+                "open_timeout_s": 3,
+                "reconnect_max_s": 2,
+                **stream,
+            },
+        }
+    )
+
+
+class RunningWorker:
+    """A worker in a thread with plain queues, so the test can watch everything it sends."""
+
+    def __init__(self, camera: CameraConfig) -> None:
+        self.frames: DropOldestQueue[Frame] = DropOldestQueue(maxsize=2)
+        self.control: queue.Queue[ClipRequest] = queue.Queue()
+        self.bus: queue.Queue[object] = queue.Queue()
+        self.stop = threading.Event()
+        self.worker = CameraWorker(camera, self.frames, self.control, self.bus, self.stop)
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+        self.statuses: list[CameraStatus] = []
+        self.clips: list[ClipResult] = []
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                message = self.bus.get(timeout=0.2)
+            except queue.Empty:
+                message = None
+            if isinstance(message, CameraStatus):
+                self.statuses.append(message)
+            elif isinstance(message, ClipResult):
+                self.clips.append(message)
+            if predicate():
+                return True
+        return False
+
+    @property
+    def state(self) -> CameraState | None:
+        return self.statuses[-1].state if self.statuses else None
+
+    def next_frame(self, timeout_s: float = 10) -> Frame:
+        frame = self.frames.get(timeout_s)
+        assert frame is not None, f"no frame within {timeout_s} s; statuses: {self.statuses[-3:]}"
+        return frame
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[CameraConfig], RunningWorker]]:
+    started: list[RunningWorker] = []
+
+    def start(camera: CameraConfig) -> RunningWorker:
+        worker = RunningWorker(camera)
+        worker.thread.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop.set()
+        worker.thread.join(timeout=10)
+        assert not worker.thread.is_alive(), "worker did not stop"
+        worker.frames.close()
+
+
+def test_worker_samples_frames_and_cuts_a_playable_clip_without_reencoding(
+    rtsp_camera_server: Callable[[dict[str, str]], Simulator],
+    running: Callable[[CameraConfig], RunningWorker],
+    tmp_path: Path,
+) -> None:
+    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
+    w = running(_camera(server.url("traffic")))
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    first = w.next_frame()
+    assert first.image.shape == (240, 320, 3) and first.camera_id == "cam_test"
+    time.sleep(4)  # let the buffer hold a pre-roll
+    event_ts = time.time()
+    target = tmp_path / "clips" / "incident-1.mp4"
+    w.control.put(ClipRequest("req-1", "cam_test", 1, event_ts - 2, event_ts + 2, str(target)))
+    assert w.wait_for(lambda: bool(w.clips), 15)
+    (result,) = w.clips
+    assert result.ok, result.error
+    assert result.start_ts is not None and result.start_ts <= event_ts - 2 + 0.05  # starts at the keyframe before
+    assert target.is_file() and not list(target.parent.glob(".*partial"))
+    head = target.read_bytes()[:64]
+    assert head.index(b"moov") < 64  # faststart: the index comes first, so a browser plays at once
+    with av.open(str(target)) as clip:
+        stream = clip.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        frames = list(clip.decode(stream))
+        seconds = float(clip.duration or 0) / 1e6
+    assert frames[0].key_frame
+    assert 4.0 <= seconds <= 4.0 + 2.5, seconds  # pre + post, plus up to one GOP before the start
+    assert abs(len(frames) / 25 - seconds) < 0.5
+    status = w.statuses[-1]
+    assert status.fps_in > 15 and status.codec == "h264" and (status.width, status.height) == (320, 240)
+    assert w.wait_for(lambda: w.statuses[-1].buffer_s >= 3, 10)  # reports come every 2 s
+
+
+def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
+    rtsp_camera_server: Callable[[dict[str, str]], Simulator],
+    running: Callable[[CameraConfig], RunningWorker],
+) -> None:
+    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
+    w = running(_camera(server.url("traffic")))
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    before = w.next_frame().seq
+    server.stop()
+    assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 15), w.statuses
+    offline = w.statuses[-1]
+    assert offline.reason
+    time.sleep(3)  # stay down for a while, as a real outage would
+    server.start()
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 30), w.statuses
+    while w.frames.get(0) is not None:  # drain frames from before the outage
+        pass
+    after = w.next_frame(timeout_s=10)
+    assert after.seq > before
+    assert w.statuses[-1].reconnects >= 1
+    assert w.thread.is_alive()
+
+
+def test_an_unreachable_camera_is_reported_offline_with_a_reason(
+    running: Callable[[CameraConfig], RunningWorker],
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    w = running(_camera(f"rtsp://user:pw@127.0.0.1:{port}/nothing"))
+    assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 15), w.statuses
+    reason = w.statuses[-1].reason or ""
+    assert "refused" in reason.lower(), reason
+    assert "pw" not in reason
+    assert w.wait_for(lambda: w.statuses[-1].reconnects >= 2, 15)  # keeps trying, with backoff
+    assert w.thread.is_alive()
+
+
+def test_a_file_is_replayed_in_a_loop_at_its_own_speed(
+    running: Callable[[CameraConfig], RunningWorker], assets_dir: Path
+) -> None:
+    gif = assets_dir / "footage" / "person-bicycle-car-detection.gif"  # 41 frames, 3.4 s
+    w = running(_camera(str(gif)))
+    start = time.monotonic()
+    seqs = [w.next_frame().seq for _ in range(25)]  # 5 s at 5 fps: past the end of the file
+    elapsed = time.monotonic() - start
+    assert seqs == sorted(seqs)
+    assert elapsed > 3.0  # paced, not decoded as fast as possible
+    assert w.thread.is_alive()

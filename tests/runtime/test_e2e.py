@@ -1,0 +1,173 @@
+"""End to end: a real RTSP camera of real traffic footage in, an incident with snapshot and clip out."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import httpx
+import numpy as np
+import psutil
+import pytest
+
+from ingest.simulator import Simulator
+
+pytestmark = [pytest.mark.e2e, pytest.mark.rtsp, pytest.mark.weights]
+
+ROOT = Path(__file__).resolve().parents[2]
+PRE_ROLL_S, POST_ROLL_S = 2.0, 3.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(url: str) -> str:
+    # Tuned for bgslibrary-video02.avi: 4-14 vehicles in view, 8 on average.
+    return textwrap.dedent(
+        f"""\
+        defaults:
+          detect: {{fps: 4}}
+          record: {{pre_roll_s: {PRE_ROLL_S}, post_roll_s: {POST_ROLL_S}, buffer_s: 15}}
+          stream: {{offline_after_s: 5}}
+        cameras:
+          - id: sudirman_charitas
+            name: Simpang Charitas
+            inputs:
+              - url: {url}
+                roles: [detect, record, live]
+            location: {{lat: -2.9787, lon: 104.7503, heading: 200, kelurahan: Sungaipangeran, kecamatan: Ilir Timur Satu}}
+            zones:
+              - name: carriageway
+                polygon: [[0.0, 0.35], [0.5, 0.1], [0.95, 0.1], [1.0, 0.3], [1.0, 1.0], [0.0, 1.0]]
+            rules:
+              - type: congestion
+                zone: carriageway
+                min_vehicles: 7
+                min_duration_s: 1
+                end_after_s: 5
+        """
+    )
+
+
+class Service:
+    def __init__(self, process: subprocess.Popen[str], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=10, **kwargs)
+
+    def wait_for(self, predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"service exited:\n{self.log.read_text()[-3000:]}"
+            value = predicate()
+            if value:
+                return value
+            time.sleep(1)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[Service]:
+    camera = rtsp_camera_server({"sudirman_charitas": "bgslibrary-video02.avi"})
+    config = tmp_path / "camera_config.yaml"
+    config.write_text(_config(camera.url("sudirman_charitas")))
+    port = _free_port()
+    log = tmp_path / "service.log"
+    env = {**os.environ, "MATAKOTA_DATA_DIR": str(tmp_path / "data"), "MATAKOTA_ALLOW_DOWNLOADS": "0"}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runtime", "run", "--config", str(config), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
+        )
+    started = time.monotonic()
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the service prints its URL once the API answers
+        assert f"http://127.0.0.1:{port}" in line, f"unexpected first line {line!r}:\n{log.read_text()[-3000:]}"
+        print(f"API up after {time.monotonic() - started:.1f} s")
+        yield Service(process, f"http://127.0.0.1:{port}", log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service, tmp_path: Path) -> None:
+    started = time.monotonic()
+    children = psutil.Process(service.process.pid).children(recursive=True)
+    assert len(children) >= 3  # one camera worker, analytics, API
+
+    def online() -> Any:
+        cameras = service.get("/api/cameras").json()
+        return cameras if cameras and cameras[0]["status"]["state"] == "online" else None
+
+    cameras = service.wait_for(online, 60, "the camera to come online")
+    assert cameras[0]["id"] == "sudirman_charitas"
+    assert cameras[0]["location"]["kecamatan"] == "Ilir Timur Satu"
+
+    def incident_with_clip() -> Any:
+        page = service.get("/api/incidents", params={"camera_id": "sudirman_charitas"}).json()
+        ready = [i for i in page["items"] if i["clip_status"] == "ready"]
+        return ready[0] if ready else None
+
+    incident = service.wait_for(incident_with_clip, 120, "an incident with a ready clip")
+    print(f"first incident with clip after {time.monotonic() - started:.1f} s of running")
+    assert incident["kind"] == "congestion" and incident["zone"] == "carriageway"
+    assert incident["status"] == "new"
+    assert incident["details"]["vehicles"] >= 7
+
+    snapshot = service.get(f"/api/incidents/{incident['id']}/snapshot.jpg")
+    assert snapshot.status_code == 200 and snapshot.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(snapshot.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape == (240, 320, 3)
+
+    clip = service.get(f"/api/incidents/{incident['id']}/clip.mp4")
+    assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(clip.content)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+        duration = float(container.duration or 0) / 1e6
+        first = next(container.decode(stream))
+    assert first.key_frame
+    expected = PRE_ROLL_S + POST_ROLL_S
+    assert expected - 0.5 <= duration <= expected + 2.5, duration  # plus at most one GOP of lead-in
+
+    part = service.get(f"/api/incidents/{incident['id']}/clip.mp4", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == clip.content[:100]
+
+    filtered = service.get("/api/incidents", params={"kind": "flood"}).json()
+    assert filtered["total"] == 0
+
+
+def test_sigterm_stops_every_process(service: Service) -> None:
+    tree = psutil.Process(service.process.pid).children(recursive=True)
+    service.process.send_signal(signal.SIGTERM)
+    assert service.process.wait(timeout=30) == 0
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, f"left behind: {alive}"
