@@ -9,19 +9,15 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
+from incidents.db import session_scope
 from incidents.evidence import EvidenceStore
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the handler returns (before the answer is sent)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(factory) as session:
+        yield session
 
 
 def get_settings(request: Request) -> Settings:

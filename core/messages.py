@@ -42,6 +42,11 @@ class Severity(StrEnum):
     HIGH = "high"
     CRITICAL = "critical"
 
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for critical, for comparisons."""
+        return list(Severity).index(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

@@ -73,3 +73,4 @@ def prepare_ultralytics(settings: Settings) -> None:
     config_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("YOLO_CONFIG_DIR", str(config_dir))
     os.environ.setdefault("YOLO_OFFLINE", "1")  # ultralytics must never fetch fonts, assets or weights itself
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # its console chatter bypasses our log format

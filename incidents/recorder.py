@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 CLIP_NOT_DELIVERED = "clip not delivered in time"
 _MAX_TS = 32503680000.0  # year 3000: anything later is a unit mix-up (milliseconds), not a time
-_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class IncidentRecorder:
@@ -206,11 +205,12 @@ def _same_key(event: Event) -> Select[Incident]:
 
 
 def _apply_update(incident: Incident, event: Event) -> None:
-    """Newer sighting: later ``last_seen_at``, latest details, severity only ever raised."""
+    """Newer sighting: later ``last_seen_at``, latest title and details, severity only ever raised."""
     incident.last_seen_at = max(incident.last_seen_at, from_ts(event.at_ts))
+    incident.title = event.title
     if event.details:
         incident.details = _json_safe(event.details)
-    if _SEVERITY_RANK[event.severity] > _SEVERITY_RANK[incident.severity]:
+    if Severity(event.severity).rank > Severity(incident.severity).rank:
         logger.info("%s: incident %d escalated to %s", event.camera_id, incident.id, event.severity)
         incident.severity = event.severity
 

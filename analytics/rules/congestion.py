@@ -72,10 +72,10 @@ class CongestionRule:
             return [event]
         active.peak = max(active.peak, count)
         severity = self._severity(count)
-        escalated = _RANK[severity] > _RANK[active.severity]
+        escalated = severity.rank > active.severity.rank
         due = now_ts - active.last_update_ts >= self.config.update_interval_s
         if escalated or (due and active.peak != active.last_sent_peak):
-            active.severity = max(severity, active.severity, key=_RANK.__getitem__)
+            active.severity = max(severity, active.severity, key=lambda s: s.rank)
             active.last_update_ts = now_ts
             active.last_sent_peak = active.peak
             return [self._event(EventPhase.UPDATE, now_ts, count, vehicles)]
@@ -108,6 +108,3 @@ class CongestionRule:
                 "by_class": vehicles.count_by_class(),
             },
         )
-
-
-_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}

@@ -135,3 +135,12 @@ def test_buffer_must_hold_a_whole_clip() -> None:
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_the_readme_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("CAM_PASSWORD", "x")
+    camera = parse_config(example).cameras[0]
+    assert camera.rules[0].min_vehicles == 15
+    assert camera.inputs[0].safe_url.startswith("rtsp://***:***@10.20.0.11")

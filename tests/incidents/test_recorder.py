@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -189,6 +190,15 @@ def test_update_escalates_severity_but_never_lowers_it(
     assert incident.severity == expected
     assert incident.last_seen_at == from_ts(T0 + 30)
     assert incident.details == {"vehicles": 25}
+
+
+def test_update_replaces_the_title_with_the_latest(
+    recorder: IncidentRecorder, session_factory: sessionmaker[Session]
+) -> None:
+    recorder.handle_event(make_event(START))
+    update = replace(make_event(UPDATE, at_ts=T0 + 30), title="Congestion in road: up to 25 vehicles")
+    recorder.handle_event(update)
+    assert _only_incident(session_factory).title == "Congestion in road: up to 25 vehicles"
 
 
 def test_end_sets_ended_at(recorder: IncidentRecorder, session_factory: sessionmaker[Session]) -> None:

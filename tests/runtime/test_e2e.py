@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,8 +65,8 @@ def _config(url: str) -> str:
 
 
 class Service:
-    def __init__(self, process: subprocess.Popen[str], url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: subprocess.Popen[str], url: str, log: Path, camera: Simulator) -> None:
+        self.process, self.url, self.log, self.camera = process, url, log, camera
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=10, **kwargs)
@@ -104,7 +105,7 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
         line = process.stdout.readline()  # the service prints its URL once the API answers
         assert f"http://127.0.0.1:{port}" in line, f"unexpected first line {line!r}:\n{log.read_text()[-3000:]}"
         print(f"API up after {time.monotonic() - started:.1f} s")
-        yield Service(process, f"http://127.0.0.1:{port}", log)
+        yield Service(process, f"http://127.0.0.1:{port}", log, camera)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -171,3 +172,37 @@ def test_sigterm_stops_every_process(service: Service) -> None:
     assert service.process.wait(timeout=30) == 0
     _, alive = psutil.wait_procs(tree, timeout=10)
     assert not alive, f"left behind: {alive}"
+
+
+def _camera_state(service: Service) -> str:
+    return str(service.get("/api/cameras/sudirman_charitas").json()["status"]["state"])
+
+
+def _worker_pids(service: Service) -> list[int]:
+    found = re.findall(r"started camera-sudirman_charitas \(pid (\d+)\)", service.log.read_text())
+    return [int(pid) for pid in found]
+
+
+def test_a_killed_camera_worker_and_a_camera_outage_are_survived(service: Service) -> None:
+    service.wait_for(lambda: _camera_state(service) == "online", 60, "the camera to come online")
+    service.wait_for(lambda: service.get("/api/incidents").json()["total"] > 0, 120, "a first incident")
+    incidents_before = service.get("/api/incidents").json()["total"]
+
+    # A decoder crash: only that camera's process dies, and the supervisor starts it again.
+    (first_pid,) = _worker_pids(service)
+    os.kill(first_pid, signal.SIGKILL)
+    service.wait_for(lambda: len(_worker_pids(service)) == 2, 30, "the camera worker to be restarted")
+    assert "camera-sudirman_charitas exited with code -9" in service.log.read_text()
+    service.wait_for(lambda: _camera_state(service) == "online", 60, "the restarted worker to stream")
+    assert service.get("/api/incidents").json()["total"] >= incidents_before  # nothing stored was lost
+
+    # A network outage: the camera goes offline, with a reason, and comes back by itself.
+    service.camera.stop()
+    service.wait_for(lambda: _camera_state(service) == "offline", 40, "the camera to be reported offline")
+    reason = service.get("/api/cameras/sudirman_charitas").json()["status"]["reason"]
+    assert reason
+    service.camera.start()
+    service.wait_for(lambda: _camera_state(service) == "online", 60, "the camera to come back online")
+    status = service.get("/api/cameras/sudirman_charitas").json()["status"]
+    assert status["reconnects"] >= 1
+    assert psutil.Process(service.process.pid).is_running()
