@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -122,3 +122,15 @@ class ClipResult:
     duration_s: float | None = None
     size_bytes: int | None = None
     frames: int | None = None
+
+
+class Outbox(Protocol):
+    """Where a process sends its messages (a pipe to the supervisor, or a ``queue.Queue`` in tests)."""
+
+    def put(self, item: Any, /) -> None: ...
+
+
+class Inbox(Protocol):
+    """Where a process takes its messages from, without waiting."""
+
+    def get_nowait(self) -> Any: ...

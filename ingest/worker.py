@@ -16,10 +16,9 @@ import av
 
 from core.backoff import Backoff
 from core.config import CameraConfig
-from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame, Image
+from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame, Image, Inbox, Outbox
 from core.redact import redact_url
 from ingest.clips import write_clip
-from ingest.framequeue import DropOldestQueue
 from ingest.ringbuffer import BufferedPacket, PacketRing, StreamParams
 
 logger = logging.getLogger(__name__)
@@ -27,6 +26,17 @@ logger = logging.getLogger(__name__)
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "srt://", "udp://")
 REPORT_INTERVAL_S = 2.0
 CLIP_GRACE_S = 5.0  # once the stream is down, cut what the buffer has this long after the clip's end
+
+
+class FrameSink(Protocol):
+    """Where sampled frames go (:class:`ingest.frameslots.FrameSlots` in production)."""
+
+    def put(self, frame: Frame, /) -> None: ...
+
+    @property
+    def dropped(self) -> int:
+        """Frames analytics never took."""
+        ...
 
 
 class StopFlag(Protocol):
@@ -62,9 +72,9 @@ class CameraWorker:
     def __init__(
         self,
         camera: CameraConfig,
-        frames: DropOldestQueue[Frame],
-        control: Any,
-        bus: Any,
+        frames: FrameSink,
+        control: Inbox,
+        bus: Outbox,
         stop: StopFlag,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from typing import Any
+from multiprocessing.connection import Connection, wait
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.backoff import Backoff
-from core.messages import CameraStatus, ClipResult, Event
+from core.messages import CameraStatus, ClipRequest, ClipResult, Event
 from incidents.cameras import record_status
 from incidents.db import session_scope
 from incidents.recorder import IncidentRecorder
@@ -25,51 +24,74 @@ DB_RETRIES = 5
 
 
 class BusConsumer:
-    """Reads the bus in a thread of the supervisor; database writes retry while SQLite is busy."""
+    """Reads every child's uplink in a thread of the supervisor; sends clip requests down to cameras.
 
-    def __init__(
-        self,
-        bus: Any,
-        recorder: IncidentRecorder,
-        sessions: sessionmaker[Session],
-        controls: dict[str, Any],
-    ) -> None:
-        self.bus = bus
+    Children come and go (restarts): their pipes are attached and detached while it runs.
+    """
+
+    def __init__(self, recorder: IncidentRecorder, sessions: sessionmaker[Session]) -> None:
         self.recorder = recorder
         self.sessions = sessions
-        self.controls = controls
         self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._uplinks: dict[str, Connection] = {}
+        self._downlinks: dict[str, Connection] = {}  # camera id -> pipe to its worker
         self._last_status: dict[str, tuple[str, float]] = {}
         self._last_expire = 0.0
         self._thread = threading.Thread(target=self._run, name="bus", daemon=True)
+
+    def attach(
+        self, child: str, uplink: Connection, *, camera_id: str | None = None, downlink: Connection | None = None
+    ) -> None:
+        """Start reading ``child``'s messages (and, for a camera, remember how to reach it)."""
+        with self._lock:
+            self._uplinks[child] = uplink
+            if camera_id is not None and downlink is not None:
+                old = self._downlinks.get(camera_id)
+                self._downlinks[camera_id] = downlink
+                if old is not None:
+                    old.close()
 
     def start(self) -> None:
         """Start consuming."""
         self._thread.start()
 
     def close(self, drain_s: float = 3.0) -> None:
-        """Handle what is still queued (for up to ``drain_s``), then stop."""
+        """Read what the stopped children still sent (until their pipes end or ``drain_s``), then stop."""
         deadline = time.monotonic() + drain_s
-        while time.monotonic() < deadline and self._thread.is_alive():
-            try:
-                message = self.bus.get(timeout=0.2)
-            except queue.Empty:
-                break
-            self._handle_safely(message)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._uplinks:
+                    break
+            time.sleep(0.05)
         self.stop.set()
         self._thread.join(timeout=5)
+        with self._lock:
+            for connection in [*self._uplinks.values(), *self._downlinks.values()]:
+                connection.close()
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            try:
-                message = self.bus.get(timeout=0.5)
-            except queue.Empty:
-                message = None
-            except (EOFError, OSError):
-                return  # the queue was closed at shutdown
-            if message is not None:
-                self._handle_safely(message)
+            with self._lock:
+                uplinks = dict(self._uplinks)
+            ready = wait(list(uplinks.values()), timeout=0.2) if uplinks else []
+            if not uplinks:
+                self.stop.wait(0.2)
+            for child, connection in uplinks.items():
+                if connection in ready:
+                    self._receive(child, connection)
             self._expire()
+
+    def _receive(self, child: str, connection: Connection) -> None:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):  # the child ended (or died mid-message): its successor gets a new pipe
+            with self._lock:
+                if self._uplinks.get(child) is connection:
+                    del self._uplinks[child]
+            connection.close()
+            return
+        self._handle_safely(message)
 
     def _handle_safely(self, message: object) -> None:
         backoff = Backoff(initial_s=0.1, max_s=2.0)
@@ -91,12 +113,22 @@ class BusConsumer:
             self._status(message)
         elif isinstance(message, Event):
             request = self.recorder.handle_event(message)
-            if request is not None and request.camera_id in self.controls:
-                self.controls[request.camera_id].put(request)
+            if request is not None:
+                self._send_down(request)
         elif isinstance(message, ClipResult):
             self.recorder.handle_clip_result(message)
         else:
             logger.warning("unknown message on the bus: %r", type(message))
+
+    def _send_down(self, request: ClipRequest) -> None:
+        with self._lock:
+            downlink = self._downlinks.get(request.camera_id)
+        try:
+            if downlink is None:
+                raise BrokenPipeError("no worker")
+            downlink.send(request)
+        except OSError:  # the worker is restarting: the clip is marked failed at its deadline
+            logger.warning("%s: worker unreachable, clip for incident %d lost", request.camera_id, request.incident_id)
 
     def _status(self, status: CameraStatus) -> None:
         previous = self._last_status.get(status.camera_id)

@@ -1,4 +1,8 @@
-"""Entry points of the child processes (spawned, so each starts clean) and their shared setup."""
+"""Entry points of the child processes (spawned, so each starts clean) and their shared setup.
+
+Children stop on SIGTERM (from the supervisor) or when the supervisor disappears; they share no
+lock with any other process (see :mod:`runtime.ipc`).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,21 @@ import logging
 import os
 import signal
 import threading
-from typing import Any
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from core.config import AppConfig, CameraConfig
 from core.logging import setup_logging
-from core.messages import Frame
 from core.settings import Settings, prepare_ultralytics
-from ingest.framequeue import DropOldestQueue
+from runtime.ipc import Downlink, Uplink
 
 logger = logging.getLogger(__name__)
 
 
-def _child_setup(log_level: str, stop: Any) -> None:
-    """Log like the parent; leave Ctrl-C to the supervisor; stop if the supervisor dies."""
+def _child_setup(log_level: str) -> threading.Event:
+    """Log like the parent; leave Ctrl-C to the supervisor; stop on SIGTERM or if the supervisor dies."""
     setup_logging(log_level)
+    stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
@@ -27,40 +32,47 @@ def _child_setup(log_level: str, stop: Any) -> None:
     def watch_parent() -> None:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # re-parented: the supervisor is gone, do not linger
+                logger.warning("supervisor gone: stopping")
                 stop.set()
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    return stop
 
 
-def camera_main(
-    camera: CameraConfig, frames: DropOldestQueue[Frame], control: Any, bus: Any, stop: Any, log_level: str
-) -> None:
+def camera_main(camera: CameraConfig, frames_path: Path, up: Connection, down: Connection, log_level: str) -> None:
     """One camera's ingest process."""
-    _child_setup(log_level, stop)
+    stop = _child_setup(log_level)
+    from ingest.frameslots import FrameSlots
     from ingest.worker import CameraWorker
 
-    CameraWorker(camera, frames, control, bus, stop).run()
+    uplink = Uplink(up, stop)
+    frames = FrameSlots.attach(frames_path, camera.id)
+    try:
+        CameraWorker(camera, frames, Downlink(down), uplink, stop).run()
+    finally:
+        uplink.flush()  # the last status and clip results still reach the supervisor
 
 
 def analytics_main(
-    config: AppConfig,
-    settings: Settings,
-    frames: dict[str, DropOldestQueue[Frame]],
-    bus: Any,
-    stop: Any,
-    log_level: str,
+    config: AppConfig, settings: Settings, frame_paths: dict[str, Path], up: Connection, log_level: str
 ) -> None:
     """The analytics process: one detector serving every camera."""
-    _child_setup(log_level, stop)
+    stop = _child_setup(log_level)
     prepare_ultralytics(settings)
+    from ingest.frameslots import FrameSlots
     from runtime.detect_loop import DetectLoop
 
-    DetectLoop(config, settings, frames, bus, stop).run()
+    uplink = Uplink(up, stop)
+    frames = {camera_id: FrameSlots.attach(path, camera_id) for camera_id, path in frame_paths.items()}
+    try:
+        DetectLoop(config, settings, frames, uplink, stop).run()
+    finally:
+        uplink.flush()
 
 
-def api_main(settings: Settings, host: str, port: int, stop: Any, log_level: str) -> None:
-    """The API process (uvicorn)."""
-    _child_setup(log_level, stop)
+def api_main(settings: Settings, host: str, port: int, log_level: str) -> None:
+    """The API process (uvicorn; it handles SIGTERM itself by finishing open requests, then exiting)."""
+    stop = _child_setup(log_level)
     import uvicorn
 
     from api.app import create_app
@@ -71,7 +83,7 @@ def api_main(settings: Settings, host: str, port: int, stop: Any, log_level: str
 
     def exit_on_stop() -> None:
         stop.wait()
-        server.should_exit = True  # a graceful stop: open requests finish first
+        server.should_exit = True
 
     threading.Thread(target=exit_on_stop, name="api-stop", daemon=True).start()
     server.run()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Any
 
 from analytics.detector import Detector
 from analytics.pipeline import CameraAnalytics
 from core.config import AppConfig
-from core.messages import Frame
+from core.messages import Frame, Outbox
 from core.settings import Settings
-from ingest.framequeue import DropOldestQueue
+from ingest.frameslots import FrameSlots
 from models.registry import resolve
 
 logger = logging.getLogger(__name__)
@@ -21,15 +21,15 @@ IDLE_WAIT_S = 0.01
 
 
 class DetectLoop:
-    """Round-robin over the cameras' frame queues so one busy camera cannot starve the others."""
+    """Round-robin over the cameras' newest frames so one busy camera cannot starve the others."""
 
     def __init__(
         self,
         config: AppConfig,
         settings: Settings,
-        frames: dict[str, DropOldestQueue[Frame]],
-        bus: Any,
-        stop: Any,
+        frames: dict[str, FrameSlots],
+        bus: Outbox,
+        stop: threading.Event,
     ) -> None:
         self.cameras = {c.id: c for c in config.enabled_cameras}
         self.frames = frames
@@ -51,8 +51,8 @@ class DetectLoop:
         logger.info("analytics running for %d camera(s)", len(self.cameras))
         while not self.stop.is_set():
             busy = False
-            for camera_id, queue in self.frames.items():
-                frame = queue.get(0)
+            for camera_id, slots in self.frames.items():
+                frame = slots.get_latest()
                 if frame is None:
                     continue
                 busy = True

@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import shutil
 import socket
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from core.backoff import Backoff
 from core.config import AppConfig
 from core.errors import MataKotaError
-from core.messages import Frame
 from core.settings import Settings
 from incidents.cameras import sync_cameras
 from incidents.db import make_engine, make_session_factory, migrate, session_scope
 from incidents.evidence import EvidenceStore
 from incidents.recorder import IncidentRecorder
-from ingest.framequeue import DropOldestQueue
+from ingest.frameslots import FrameSlots, capacity_for, default_directory
 from models.registry import resolve
 from runtime import children
 from runtime.bus import BusConsumer
 
 logger = logging.getLogger(__name__)
 
-FRAME_QUEUE_SIZE = 2
 HEALTHY_AFTER_S = 60.0  # a child that has run this long starts its next backoff from the beginning
 STOP_TIMEOUT_S = 8.0
 
@@ -39,9 +41,11 @@ class StartupError(MataKotaError):
 
 @dataclass
 class _Child:
+    """A child process; ``make_args`` builds its arguments anew (fresh pipes) for every start."""
+
     name: str
     target: Callable[..., None]
-    args: tuple[Any, ...]
+    make_args: Callable[[], tuple[tuple[Any, ...], list[Connection]]]
     backoff: Backoff = field(default_factory=lambda: Backoff(initial_s=1.0, max_s=60.0))
     process: BaseProcess | None = None
     started_at: float = 0.0
@@ -50,45 +54,34 @@ class _Child:
 
 
 class Supervisor:
-    """Owns the queues, the child processes (cameras, analytics, API) and the bus consumer."""
+    """Owns the child processes (one per camera, analytics, API), their frame slots and the bus consumer."""
 
     def __init__(self, config: AppConfig, settings: Settings, *, host: str, port: int) -> None:
         self.config = config
         self.settings = settings
         self.host, self.port = host, port
-        ctx = mp.get_context("spawn")
-        self.ctx = ctx
-        self.stop = ctx.Event()
-        self.bus: Any = ctx.Queue()
+        self.ctx = mp.get_context("spawn")
+        self.stopping = False
+        self.run_dir = default_directory() / f"run-{os.getpid()}"
+        self.frames: dict[str, FrameSlots] = {}
+        self.consumer: BusConsumer | None = None
         cameras = config.enabled_cameras
-        self.frames: dict[str, DropOldestQueue[Frame]] = {c.id: DropOldestQueue(FRAME_QUEUE_SIZE, ctx) for c in cameras}
-        self.controls: dict[str, Any] = {c.id: ctx.Queue() for c in cameras}
-        level = settings.log_level
         self.children = [
-            _Child(
-                f"camera-{c.id}",
-                children.camera_main,
-                (c, self.frames[c.id], self.controls[c.id], self.bus, self.stop, level),
-            )
+            _Child(f"camera-{c.id}", children.camera_main, lambda c=c: self._camera_args(c.id))  # type: ignore[misc]
             for c in cameras
         ]
-        self.children.append(
-            _Child(
-                "analytics",
-                children.analytics_main,
-                (config, settings, self.frames, self.bus, self.stop, level),
-            )
-        )
-        self.children.append(_Child("api", children.api_main, (settings, host, port, self.stop, level)))
-        self.consumer: BusConsumer | None = None
+        self.children.append(_Child("analytics", children.analytics_main, self._analytics_args))
+        self.children.append(_Child("api", children.api_main, self._api_args))
 
     @property
     def url(self) -> str:
         """The API's base URL."""
         return f"http://{self.host}:{self.port}"
 
+    # -- start --------------------------------------------------------------------------------
+
     def prepare(self) -> None:
-        """Check the port and the models, migrate the database, store the cameras.
+        """Check the port and the models, migrate the database, store the cameras, make frame slots.
 
         Raises:
             StartupError: with what to do about it.
@@ -98,12 +91,15 @@ class Supervisor:
             resolve(name, self.settings)  # fail now, with the reason, rather than in a child
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(self.settings.resolved_database_url)
-        engine = make_engine(self.settings.resolved_database_url)
-        self.sessions = make_session_factory(engine)
-        with session_scope(self.sessions) as session:
+        sessions = make_session_factory(make_engine(self.settings.resolved_database_url))
+        with session_scope(sessions) as session:
             sync_cameras(self.config, session=session)
-        recorder = IncidentRecorder(self.sessions, EvidenceStore(self.settings.evidence_dir), self.config)
-        self.consumer = BusConsumer(self.bus, recorder, self.sessions, self.controls)
+        recorder = IncidentRecorder(sessions, EvidenceStore(self.settings.evidence_dir), self.config)
+        self.consumer = BusConsumer(recorder, sessions)
+        _remove_stale_run_dirs(self.run_dir.parent)
+        for camera in self.config.enabled_cameras:
+            path = self.run_dir / f"{camera.id}.frames"
+            self.frames[camera.id] = FrameSlots.create(path, camera.id, capacity_for(camera.detect.max_width))
 
     def start(self) -> None:
         """Start the bus consumer and every child."""
@@ -112,29 +108,56 @@ class Supervisor:
         for child in self.children:
             self._spawn(child)
 
+    def _camera_args(self, camera_id: str) -> tuple[tuple[Any, ...], list[Connection]]:
+        assert self.consumer is not None
+        up_read, up_write = self.ctx.Pipe(duplex=False)
+        down_read, down_write = self.ctx.Pipe(duplex=False)
+        self.consumer.attach(f"camera-{camera_id}", up_read, camera_id=camera_id, downlink=down_write)
+        camera = self.config.camera(camera_id)
+        args = (camera, self.frames[camera_id].path, up_write, down_read, self.settings.log_level)
+        return args, [up_write, down_read]
+
+    def _analytics_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
+        assert self.consumer is not None
+        up_read, up_write = self.ctx.Pipe(duplex=False)
+        self.consumer.attach("analytics", up_read)
+        paths = {camera_id: slots.path for camera_id, slots in self.frames.items()}
+        return (self.config, self.settings, paths, up_write, self.settings.log_level), [up_write]
+
+    def _api_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
+        return (self.settings, self.host, self.port, self.settings.log_level), []
+
     def _spawn(self, child: _Child) -> None:
-        process = self.ctx.Process(target=child.target, args=child.args, name=child.name, daemon=False)
+        args, child_ends = child.make_args()
+        process = self.ctx.Process(target=child.target, args=args, name=child.name)
         process.start()
+        for connection in child_ends:
+            connection.close()  # only the child holds these ends now, so its death ends the pipes
         child.process, child.started_at = process, time.monotonic()
         logger.info("started %s (pid %s)", child.name, process.pid)
+
+    # -- run ----------------------------------------------------------------------------------
 
     def poll(self) -> None:
         """Restart children that died, each after its own backoff delay."""
         now = time.monotonic()
         for child in self.children:
             process = child.process
-            if process is None or process.is_alive():
-                if process is None and now >= child.next_start_at and not self.stop.is_set():
+            if self.stopping:
+                return
+            if process is None:
+                if now >= child.next_start_at:
                     child.restarts += 1
                     self._spawn(child)
                 continue
-            if self.stop.is_set():
+            if process.is_alive():
                 continue
             if now - child.started_at > HEALTHY_AFTER_S:
                 child.backoff.reset()
             delay = child.backoff.next_delay_s()
             logger.error("%s exited with code %s; restarting in %.1f s", child.name, process.exitcode, delay)
             process.join(0)
+            process.close()
             child.process, child.next_start_at = None, now + delay
 
     def wait_until_ready(self, timeout_s: float = 90.0) -> None:
@@ -155,27 +178,27 @@ class Supervisor:
             time.sleep(0.3)
         raise StartupError(f"the API did not answer on {self.url} within {timeout_s:.0f} s (see the log above)")
 
+    # -- stop ---------------------------------------------------------------------------------
+
     def shutdown(self) -> None:
-        """Stop every child (politely, then by force) and flush what the workers sent last."""
+        """Stop every child (SIGTERM, then SIGKILL after a grace period), keep what they sent last."""
         logger.info("stopping")
-        self.stop.set()
+        self.stopping = True
+        running = [c.process for c in self.children if c.process is not None and c.process.is_alive()]
+        for process in running:
+            process.terminate()
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        for child in self.children:
-            if child.process is not None:
-                child.process.join(max(0.0, deadline - time.monotonic()))
-        for child in self.children:
-            process = child.process
-            if process is not None and process.is_alive():
-                logger.warning("%s did not stop in time; terminating", child.name)
-                process.terminate()
+        for process in running:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                logger.warning("%s did not stop in time; killing it", process.name)
+                process.kill()
                 process.join(2)
-                if process.is_alive():
-                    process.kill()
-                    process.join(2)
         if self.consumer is not None:
             self.consumer.close()
-        for frames in self.frames.values():
-            frames.close()
+        for slots in self.frames.values():
+            slots.unlink()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
         logger.info("stopped")
 
 
@@ -186,3 +209,11 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as err:
             raise StartupError(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from err
+
+
+def _remove_stale_run_dirs(base: Path) -> None:
+    """Frame slots of supervisors that died without cleaning up (their pid is gone)."""
+    for run_dir in base.glob("run-*"):
+        pid = run_dir.name.removeprefix("run-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)

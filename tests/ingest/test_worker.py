@@ -14,7 +14,7 @@ import pytest
 
 from core.config import CameraConfig
 from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame
-from ingest.framequeue import DropOldestQueue
+from ingest.frameslots import FrameSlots, capacity_for
 from ingest.simulator import Simulator
 from ingest.worker import CameraWorker
 
@@ -44,8 +44,9 @@ def _camera(url: str, **stream: Any) -> CameraConfig:
 class RunningWorker:
     """A worker in a thread with plain queues, so the test can watch everything it sends."""
 
-    def __init__(self, camera: CameraConfig) -> None:
-        self.frames: DropOldestQueue[Frame] = DropOldestQueue(maxsize=2)
+    def __init__(self, camera: CameraConfig, frames_path: Path) -> None:
+        self.frames = FrameSlots.create(frames_path, camera.id, capacity_for(camera.detect.max_width))
+        self.reader = FrameSlots.attach(frames_path, camera.id)  # as the analytics process would
         self.control: queue.Queue[ClipRequest] = queue.Queue()
         self.bus: queue.Queue[object] = queue.Queue()
         self.stop = threading.Event()
@@ -74,17 +75,21 @@ class RunningWorker:
         return self.statuses[-1].state if self.statuses else None
 
     def next_frame(self, timeout_s: float = 10) -> Frame:
-        frame = self.frames.get(timeout_s)
-        assert frame is not None, f"no frame within {timeout_s} s; statuses: {self.statuses[-3:]}"
-        return frame
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frame = self.reader.get_latest()
+            if frame is not None:
+                return frame
+            time.sleep(0.02)
+        raise AssertionError(f"no frame within {timeout_s} s; statuses: {self.statuses[-3:]}")
 
 
 @pytest.fixture
-def running() -> Iterator[Callable[[CameraConfig], RunningWorker]]:
+def running(tmp_path: Path) -> Iterator[Callable[[CameraConfig], RunningWorker]]:
     started: list[RunningWorker] = []
 
     def start(camera: CameraConfig) -> RunningWorker:
-        worker = RunningWorker(camera)
+        worker = RunningWorker(camera, tmp_path / f"frames-{len(started)}")
         worker.thread.start()
         started.append(worker)
         return worker
@@ -94,7 +99,6 @@ def running() -> Iterator[Callable[[CameraConfig], RunningWorker]]:
         worker.stop.set()
         worker.thread.join(timeout=10)
         assert not worker.thread.is_alive(), "worker did not stop"
-        worker.frames.close()
 
 
 def test_worker_samples_frames_and_cuts_a_playable_clip_without_reencoding(
@@ -146,8 +150,7 @@ def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
     time.sleep(3)  # stay down for a while, as a real outage would
     server.start()
     assert w.wait_for(lambda: w.state == CameraState.ONLINE, 30), w.statuses
-    while w.frames.get(0) is not None:  # drain frames from before the outage
-        pass
+    w.reader.get_latest()  # let go of a frame from before the outage
     after = w.next_frame(timeout_s=10)
     assert after.seq > before
     assert w.statuses[-1].reconnects >= 1

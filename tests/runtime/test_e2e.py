@@ -107,6 +107,7 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
         print(f"API up after {time.monotonic() - started:.1f} s")
         yield Service(process, f"http://127.0.0.1:{port}", log, camera)
     finally:
+        tree = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -114,6 +115,13 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                raise AssertionError(f"the service did not stop on SIGTERM:\n{log.read_text()[-3000:]}") from None
+        # Every test ends with the service's own clean stop: exit code 0, no process left behind.
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        for leftover in alive:
+            leftover.kill()
+        assert not alive, f"processes left behind: {alive}"
+        assert process.returncode == 0, f"exit code {process.returncode}:\n{log.read_text()[-3000:]}"
 
 
 def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service, tmp_path: Path) -> None:
@@ -166,35 +174,43 @@ def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service,
     assert filtered["total"] == 0
 
 
-def test_sigterm_stops_every_process(service: Service) -> None:
-    tree = psutil.Process(service.process.pid).children(recursive=True)
-    service.process.send_signal(signal.SIGTERM)
-    assert service.process.wait(timeout=30) == 0
-    _, alive = psutil.wait_procs(tree, timeout=10)
-    assert not alive, f"left behind: {alive}"
-
-
 def _camera_state(service: Service) -> str:
     return str(service.get("/api/cameras/sudirman_charitas").json()["status"]["state"])
 
 
-def _worker_pids(service: Service) -> list[int]:
-    found = re.findall(r"started camera-sudirman_charitas \(pid (\d+)\)", service.log.read_text())
+def _worker_pids(service: Service, child: str) -> list[int]:
+    found = re.findall(rf"started {child} \(pid (\d+)\)", service.log.read_text())
     return [int(pid) for pid in found]
 
 
-def test_a_killed_camera_worker_and_a_camera_outage_are_survived(service: Service) -> None:
+def _last_seen(service: Service, incident_id: int) -> str:
+    return str(service.get(f"/api/incidents/{incident_id}").json()["last_seen_at"])
+
+
+def test_killed_workers_and_a_camera_outage_are_survived(service: Service) -> None:
     service.wait_for(lambda: _camera_state(service) == "online", 60, "the camera to come online")
-    service.wait_for(lambda: service.get("/api/incidents").json()["total"] > 0, 120, "a first incident")
-    incidents_before = service.get("/api/incidents").json()["total"]
+
+    def first_with_clip() -> Any:
+        items = service.get("/api/incidents").json()["items"]
+        return next((i for i in items if i["clip_status"] == "ready"), None)
+
+    first = service.wait_for(first_with_clip, 120, "a first incident with its clip")
 
     # A decoder crash: only that camera's process dies, and the supervisor starts it again.
-    (first_pid,) = _worker_pids(service)
+    (first_pid,) = _worker_pids(service, "camera-sudirman_charitas")
     os.kill(first_pid, signal.SIGKILL)
-    service.wait_for(lambda: len(_worker_pids(service)) == 2, 30, "the camera worker to be restarted")
+    service.wait_for(lambda: len(_worker_pids(service, "camera-sudirman_charitas")) == 2, 30, "a new camera worker")
     assert "camera-sudirman_charitas exited with code -9" in service.log.read_text()
-    service.wait_for(lambda: _camera_state(service) == "online", 60, "the restarted worker to stream")
-    assert service.get("/api/incidents").json()["total"] >= incidents_before  # nothing stored was lost
+    seen = _last_seen(service, first["id"])
+    service.wait_for(lambda: _last_seen(service, first["id"]) > seen, 90, "events from the restarted worker")
+    assert service.get(f"/api/incidents/{first['id']}").json()["clip_status"] == "ready"  # nothing stored lost
+
+    # The analytics process dies too: it comes back and detects again.
+    (analytics_pid,) = _worker_pids(service, "analytics")
+    os.kill(analytics_pid, signal.SIGKILL)
+    service.wait_for(lambda: len(_worker_pids(service, "analytics")) == 2, 30, "a new analytics process")
+    seen = _last_seen(service, first["id"])
+    service.wait_for(lambda: _last_seen(service, first["id"]) > seen, 90, "events from the new analytics process")
 
     # A network outage: the camera goes offline, with a reason, and comes back by itself.
     service.camera.stop()
@@ -205,4 +221,3 @@ def test_a_killed_camera_worker_and_a_camera_outage_are_survived(service: Servic
     service.wait_for(lambda: _camera_state(service) == "online", 60, "the camera to come back online")
     status = service.get("/api/cameras/sudirman_charitas").json()["status"]
     assert status["reconnects"] >= 1
-    assert psutil.Process(service.process.pid).is_running()
