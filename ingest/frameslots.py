@@ -60,11 +60,17 @@ class FrameSlots:
 
     @classmethod
     def create(cls, path: Path, camera_id: str, capacity: int, slots: int = 2) -> FrameSlots:
-        """Make (or reset) the file for one camera."""
+        """Make (or reset) the file for one camera.
+
+        Raises:
+            OSError: when the file system has no room for it (checked now: a full tmpfs would
+                otherwise kill the camera process with SIGBUS at its first frame).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             handle.write(_HEADER.pack(_MAGIC, slots, capacity, 0, 0, 0).ljust(_HEADER_SIZE, b"\0"))
-            handle.truncate(_HEADER_SIZE + slots * (_SLOT_HEADER_SIZE + capacity))
+            handle.flush()
+            os.posix_fallocate(handle.fileno(), 0, _HEADER_SIZE + slots * (_SLOT_HEADER_SIZE + capacity))
         return cls.attach(path, camera_id)
 
     @classmethod

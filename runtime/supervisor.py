@@ -99,7 +99,14 @@ class Supervisor:
         _remove_stale_run_dirs(self.run_dir.parent)
         for camera in self.config.enabled_cameras:
             path = self.run_dir / f"{camera.id}.frames"
-            self.frames[camera.id] = FrameSlots.create(path, camera.id, capacity_for(camera.detect.max_width))
+            capacity = capacity_for(camera.detect.max_width)
+            try:
+                self.frames[camera.id] = FrameSlots.create(path, camera.id, capacity)
+            except OSError as err:
+                raise StartupError(
+                    f"cannot make {path} ({2 * capacity / 1e6:.0f} MB of shared memory): {err.strerror}; "
+                    "enlarge /dev/shm or lower detect.max_width"
+                ) from err
 
     def start(self) -> None:
         """Start the bus consumer and every child."""

@@ -42,3 +42,12 @@ def test_models_list_shows_the_verified_default_model() -> None:
     result = runner.invoke(app, ["models", "list"])
     assert result.exit_code == 0
     assert "yolo11n-int8-openvino" in result.output and "verified" in result.output
+
+
+def test_simulate_refuses_a_missing_file_and_a_bad_spec(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["simulate", f"gate={tmp_path / 'nope.avi'}", "--port", "18554"])
+    assert missing.exit_code == 1
+    assert "nope.avi" in missing.output
+    bad = runner.invoke(app, ["simulate", "no-equals-sign"])
+    assert bad.exit_code == 2
+    assert "NAME=FILE" in bad.output
