@@ -114,6 +114,11 @@ class CameraWorker:
                 self._stream_once()
                 if not self.live:
                     continue  # a replayed file loops at once, like a camera that never stops
+            except av.ExitError:  # PyAV's interrupt: our read timeout, or a signal to stop
+                if self.stop.is_set():
+                    break
+                self.reason = f"no data for {self.camera.stream.read_timeout_s:g} s (read timed out)"
+                logger.warning("%s: stream failed: %s", self.camera.id, self.reason)
             except (av.FFmpegError, OSError) as err:
                 self.reason = _describe_error(err)
                 logger.warning("%s: stream failed: %s", self.camera.id, self.reason)

@@ -21,14 +21,14 @@ from ingest.worker import CameraWorker
 pytestmark = pytest.mark.rtsp
 
 
-def _camera(url: str, **stream: Any) -> CameraConfig:
+def _camera(url: str, max_width: int = 1280, **stream: Any) -> CameraConfig:
     return CameraConfig.model_validate(
         {
             "id": "cam_test",
             "name": "Test camera",
             "inputs": [{"url": url, "roles": ["detect", "record"]}],
             "location": {"lat": -2.98, "lon": 104.76},
-            "detect": {"fps": 5},
+            "detect": {"fps": 5, "max_width": max_width},
             "record": {"pre_roll_s": 2, "post_roll_s": 2, "buffer_s": 10},
             "stream": {
                 "offline_after_s": 2,
@@ -178,10 +178,32 @@ def test_a_file_is_replayed_in_a_loop_at_its_own_speed(
     running: Callable[[CameraConfig], RunningWorker], assets_dir: Path
 ) -> None:
     gif = assets_dir / "footage" / "person-bicycle-car-detection.gif"  # 41 frames, 3.4 s
-    w = running(_camera(str(gif)))
+    w = running(_camera(str(gif), max_width=240))
     start = time.monotonic()
-    seqs = [w.next_frame().seq for _ in range(25)]  # 5 s at 5 fps: past the end of the file
+    frames = [w.next_frame() for _ in range(25)]  # 5 s at 5 fps: past the end of the file
+    seqs = [frame.seq for frame in frames]
+    assert frames[0].image.shape == (136, 240, 3)  # 480x270 scaled to the detect width, even height
     elapsed = time.monotonic() - start
     assert seqs == sorted(seqs)
     assert elapsed > 3.0  # paced, not decoded as fast as possible
     assert w.thread.is_alive()
+
+
+def test_a_silent_link_is_caught_by_the_read_timeout(
+    rtsp_camera_server: Callable[[dict[str, str]], Simulator],
+    running: Callable[[CameraConfig], RunningWorker],
+) -> None:
+    import os
+    import signal
+
+    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
+    w = running(_camera(server.url("traffic")))
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)  # the connection stays open but nothing arrives: a hung link
+    try:
+        assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 20), w.statuses
+        assert "timed out" in (w.statuses[-1].reason or ""), w.statuses[-1]
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 30), w.statuses
