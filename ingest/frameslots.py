@@ -82,9 +82,9 @@ class FrameSlots:
 
     # -- writer side (the camera process) -------------------------------------------------------
 
-    def put(self, frame: Frame) -> None:
-        """Publish ``frame`` as the newest; a frame too large for a slot is scaled down to fit."""
-        image = self._fit(frame.image)
+    def put(self, image: Image, captured_ts: float) -> None:
+        """Publish ``image`` as the newest frame; one too large for a slot is scaled down to fit."""
+        image = self._fit(image)
         height, width = image.shape[:2]
         channels = image.shape[2] if image.ndim == 3 else 1
         seq = self._get(_WRITE_SEQ) + 1
@@ -93,7 +93,7 @@ class FrameSlots:
         _U64.pack_into(self._map, offset, guard | 1)  # odd: a reader must not trust this slot now
         data = offset + _SLOT_HEADER_SIZE
         self._map[data : data + image.nbytes] = np.ascontiguousarray(image).tobytes()
-        _SLOT.pack_into(self._map, offset, guard | 1, seq, frame.captured_ts, width, height, channels)
+        _SLOT.pack_into(self._map, offset, guard | 1, seq, captured_ts, width, height, channels)
         _U64.pack_into(self._map, offset, (guard | 1) + 1)  # even again: complete
         self._set(_WRITE_SEQ, seq)
 

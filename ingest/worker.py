@@ -16,7 +16,7 @@ import av
 
 from core.backoff import Backoff
 from core.config import CameraConfig
-from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame, Image, Inbox, Outbox
+from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Image, Inbox, Outbox
 from core.redact import redact_url
 from ingest.clips import write_clip
 from ingest.ringbuffer import BufferedPacket, PacketRing, StreamParams
@@ -31,7 +31,7 @@ CLIP_GRACE_S = 5.0  # once the stream is down, cut what the buffer has this long
 class FrameSink(Protocol):
     """Where sampled frames go (:class:`ingest.frameslots.FrameSlots` in production)."""
 
-    def put(self, frame: Frame, /) -> None: ...
+    def put(self, image: Image, captured_ts: float, /) -> None: ...
 
     @property
     def dropped(self) -> int:
@@ -89,7 +89,6 @@ class CameraWorker:
         self.ring = PacketRing(camera.record.buffer_s)
         self.backoff = Backoff(camera.stream.reconnect_initial_s, camera.stream.reconnect_max_s)
         self.epoch = 0
-        self.seq = 0
         self.started_ts = clock()
         self.state = CameraState.STARTING
         self.state_since = self.started_ts
@@ -199,8 +198,7 @@ class CameraWorker:
             height = round(height * self.camera.detect.max_width / width / 2) * 2
             width = self.camera.detect.max_width
         image = cast(Image, frame.to_ndarray(format="bgr24", width=width, height=height))
-        self.seq += 1
-        self.frames.put(Frame(self.camera.id, self.seq, now, image))
+        self.frames.put(image, now)
         self._fps_out.tick(now)
 
     # -- between packets and while disconnected ---------------------------------------------------

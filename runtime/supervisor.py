@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -67,8 +68,7 @@ class Supervisor:
         self.consumer: BusConsumer | None = None
         cameras = config.enabled_cameras
         self.children = [
-            _Child(f"camera-{c.id}", children.camera_main, lambda c=c: self._camera_args(c.id))  # type: ignore[misc]
-            for c in cameras
+            _Child(f"camera-{c.id}", children.camera_main, partial(self._camera_args, c.id)) for c in cameras
         ]
         self.children.append(_Child("analytics", children.analytics_main, self._analytics_args))
         self.children.append(_Child("api", children.api_main, self._api_args))

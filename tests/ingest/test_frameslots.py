@@ -10,26 +10,25 @@ from pathlib import Path
 
 import numpy as np
 
-from core.messages import Frame
 from ingest.frameslots import FrameSlots, capacity_for
 
 
-def _frame(seq: int, value: int, size: tuple[int, int] = (32, 24)) -> Frame:
+def _frame(value: int, size: tuple[int, int] = (32, 24)) -> np.ndarray:
     width, height = size
-    return Frame("cam", seq, 1000.0 + seq, np.full((height, width, 3), value, np.uint8))
+    return np.full((height, width, 3), value, np.uint8)
 
 
 def test_the_reader_gets_the_newest_frame_and_counts_the_ones_it_missed(tmp_path: Path) -> None:
     writer = FrameSlots.create(tmp_path / "cam.frames", "cam", capacity_for(64))
     reader = FrameSlots.attach(tmp_path / "cam.frames", "cam")
     assert reader.get_latest() is None
-    writer.put(_frame(1, 10))
+    writer.put(_frame(10), 1001.0)
     first = reader.get_latest()
     assert first is not None and first.seq == 1 and int(first.image[0, 0, 0]) == 10
     assert first.captured_ts == 1001.0 and first.image.shape == (24, 32, 3)
     assert reader.get_latest() is None  # nothing new
     for value in (11, 12, 13):
-        writer.put(_frame(0, value))
+        writer.put(_frame(value), 1002.0)
     newest = reader.get_latest()
     assert newest is not None and int(newest.image[0, 0, 0]) == 13
     assert writer.dropped == 2  # 11 and 12 were never read: the camera reports them
@@ -37,7 +36,7 @@ def test_the_reader_gets_the_newest_frame_and_counts_the_ones_it_missed(tmp_path
 
 def test_a_frame_too_large_for_its_slot_is_scaled_down_to_fit(tmp_path: Path) -> None:
     slots = FrameSlots.create(tmp_path / "cam.frames", "cam", capacity_for(160))
-    slots.put(_frame(1, 50, size=(640, 480)))
+    slots.put(_frame(50, size=(640, 480)), 1.0)
     frame = slots.get_latest()
     assert frame is not None and frame.image.shape[1] <= 160 and frame.image.nbytes <= slots.capacity
 
@@ -46,9 +45,9 @@ def test_a_restarted_writer_continues_where_the_dead_one_stopped(tmp_path: Path)
     path = tmp_path / "cam.frames"
     FrameSlots.create(path, "cam", capacity_for(64))
     reader = FrameSlots.attach(path, "cam")
-    FrameSlots.attach(path, "cam").put(_frame(1, 1))
+    FrameSlots.attach(path, "cam").put(_frame(1), 1.0)
     assert reader.get_latest() is not None
-    FrameSlots.attach(path, "cam").put(_frame(1, 2))  # a new incarnation of the camera process
+    FrameSlots.attach(path, "cam").put(_frame(2), 2.0)  # a new incarnation of the camera process
     frame = reader.get_latest()
     assert frame is not None and int(frame.image[0, 0, 0]) == 2
 
@@ -58,7 +57,7 @@ def _write_forever(path: Path) -> None:
     value = 0
     while True:
         value = (value + 1) % 250
-        slots.put(_frame(0, value, size=(320, 240)))
+        slots.put(_frame(value, size=(320, 240)), time.time())
 
 
 def test_a_writer_killed_mid_write_never_blocks_or_corrupts_the_reader(tmp_path: Path) -> None:

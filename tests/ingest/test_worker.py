@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -160,8 +163,6 @@ def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
 def test_an_unreachable_camera_is_reported_offline_with_a_reason(
     running: Callable[[CameraConfig], RunningWorker],
 ) -> None:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once the socket is closed
@@ -193,9 +194,6 @@ def test_a_silent_link_is_caught_by_the_read_timeout(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
     running: Callable[[CameraConfig], RunningWorker],
 ) -> None:
-    import os
-    import signal
-
     server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
     w = running(_camera(server.url("traffic")))
     assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
