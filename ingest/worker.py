@@ -40,7 +40,7 @@ class FrameSink(Protocol):
 
 
 class StopFlag(Protocol):
-    """The part of ``threading.Event`` / ``multiprocessing.Event`` the worker uses."""
+    """The part of ``threading.Event`` the worker uses."""
 
     def is_set(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> bool: ...

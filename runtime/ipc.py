@@ -40,6 +40,8 @@ class Uplink:
             if len(self._pending) >= OUTBOX_LIMIT:
                 self._pending.popleft()
                 self.lost += 1
+                if self.lost == 1 or self.lost % 100 == 0:
+                    logger.warning("supervisor not reading: %d message(s) lost so far", self.lost)
             self._pending.append(message)
             self._ready.notify()
 

@@ -147,11 +147,11 @@ class Supervisor:
 
     def poll(self) -> None:
         """Restart children that died, each after its own backoff delay."""
+        if self.stopping:
+            return
         now = time.monotonic()
         for child in self.children:
             process = child.process
-            if self.stopping:
-                return
             if process is None:
                 if now >= child.next_start_at:
                     child.restarts += 1
@@ -162,7 +162,9 @@ class Supervisor:
             if now - child.started_at > HEALTHY_AFTER_S:
                 child.backoff.reset()
             delay = child.backoff.next_delay_s()
-            logger.error("%s exited with code %s; restarting in %.1f s", child.name, process.exitcode, delay)
+            logger.error(
+                "%s exited with code %s; restart %d in %.1f s", child.name, process.exitcode, child.restarts + 1, delay
+            )
             process.join(0)
             process.close()
             child.process, child.next_start_at = None, now + delay

@@ -87,6 +87,16 @@ class RunningWorker:
         raise AssertionError(f"no frame within {timeout_s} s; statuses: {self.statuses[-3:]}")
 
 
+def _online_worker(
+    rtsp_camera_server: Callable[[dict[str, str]], Simulator], running: Callable[[CameraConfig], RunningWorker]
+) -> tuple[Simulator, RunningWorker]:
+    """A worker on a real RTSP camera of traffic footage, once it reports online."""
+    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
+    w = running(_camera(server.url("traffic")))
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    return server, w
+
+
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Callable[[CameraConfig], RunningWorker]]:
     started: list[RunningWorker] = []
@@ -109,9 +119,7 @@ def test_worker_samples_frames_and_cuts_a_playable_clip_without_reencoding(
     running: Callable[[CameraConfig], RunningWorker],
     tmp_path: Path,
 ) -> None:
-    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
-    w = running(_camera(server.url("traffic")))
-    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    _, w = _online_worker(rtsp_camera_server, running)
     first = w.next_frame()
     assert first.image.shape == (240, 320, 3) and first.camera_id == "cam_test"
     time.sleep(4)  # let the buffer hold a pre-roll
@@ -142,9 +150,7 @@ def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
     running: Callable[[CameraConfig], RunningWorker],
 ) -> None:
-    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
-    w = running(_camera(server.url("traffic")))
-    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    server, w = _online_worker(rtsp_camera_server, running)
     before = w.next_frame().seq
     server.stop()
     assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 15), w.statuses
@@ -194,9 +200,7 @@ def test_a_silent_link_is_caught_by_the_read_timeout(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
     running: Callable[[CameraConfig], RunningWorker],
 ) -> None:
-    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
-    w = running(_camera(server.url("traffic")))
-    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    server, w = _online_worker(rtsp_camera_server, running)
     assert server.pid is not None
     os.kill(server.pid, signal.SIGSTOP)  # the connection stays open but nothing arrives: a hung link
     try:
