@@ -36,21 +36,43 @@ class DetectConfig(StrictModel):
     max_width: int = Field(default=1280, ge=160, description="Frames wider than this are scaled down before analytics.")
 
 
+class RollConfig(StrictModel):
+    """Clip length around one kind of event."""
+
+    pre_roll_s: float = Field(ge=0, le=60, description="Seconds of clip before the event.")
+    post_roll_s: float = Field(ge=0, le=120, description="Seconds of clip after the event.")
+
+
 class RecordConfig(StrictModel):
-    """How much encoded video is kept, and how long incident clips are."""
+    """How much encoded video is kept, how long incident clips are, and continuous recording."""
 
     pre_roll_s: float = Field(default=3.0, ge=0, le=60, description="Seconds of clip before the event.")
     post_roll_s: float = Field(default=3.0, ge=0, le=120, description="Seconds of clip after the event.")
     buffer_s: float = Field(default=20.0, ge=2, le=600, description="Seconds of encoded packets kept.")
+    events: dict[str, RollConfig] = Field(
+        default={}, description="Pre- and post-roll per event kind (e.g. congestion, camera_health)."
+    )
+    continuous: bool = Field(default=False, description="Record every minute in fixed-length segments.")
+    segment_s: float = Field(default=10.0, ge=2, le=600, description="Length of a continuous-recording segment.")
+    retain_days: float = Field(default=7.0, gt=0, description="Continuous recording older than this is deleted.")
+    max_gb: float | None = Field(default=None, gt=0, description="This camera's recordings may use at most this.")
 
     @model_validator(mode="after")
     def _buffer_holds_a_clip(self) -> RecordConfig:
-        needed = self.pre_roll_s + self.post_roll_s + 2
-        if self.buffer_s < needed:
-            raise ValueError(
-                f"buffer_s ({self.buffer_s:g}) must hold pre_roll_s + post_roll_s + 2 s of margin ({needed:g})"
-            )
+        rolls = [(self.pre_roll_s, self.post_roll_s, "")]
+        rolls += [(r.pre_roll_s, r.post_roll_s, f" of events.{kind}") for kind, r in self.events.items()]
+        for pre, post, where in rolls:
+            needed = pre + post + 2
+            if self.buffer_s < needed:
+                raise ValueError(
+                    f"buffer_s ({self.buffer_s:g}) must hold pre_roll_s + post_roll_s{where} "
+                    f"+ 2 s of margin ({needed:g})"
+                )
         return self
+
+    def roll_for(self, kind: str) -> RollConfig:
+        """Pre- and post-roll of an event of ``kind``."""
+        return self.events.get(kind) or RollConfig(pre_roll_s=self.pre_roll_s, post_roll_s=self.post_roll_s)
 
 
 class StreamConfig(StrictModel):
@@ -64,12 +86,40 @@ class StreamConfig(StrictModel):
     reconnect_max_s: float = Field(default=30.0, gt=0, description="Ceiling of the reconnect delay.")
 
 
+class HealthConfig(StrictModel):
+    """When a camera counts as degraded or tampered, and when its failure becomes an incident."""
+
+    incident_after_s: float = Field(
+        default=60.0, ge=0, description="Offline, auth_failed or tampered this long raises a camera health incident."
+    )
+    frozen_after_s: float = Field(
+        default=30.0, ge=0, description="Identical images this long mark the camera tampered (frozen); 0: off."
+    )
+    dark_after_s: float = Field(
+        default=20.0, ge=0, description="A black or covered image this long marks the camera tampered; 0: off."
+    )
+    dark_luma: float = Field(default=18.0, ge=0, le=255, description="Mean brightness below this counts as dark.")
+    blur_after_s: float = Field(
+        default=60.0, ge=0, description="A blurred image (lens sprayed, defocused) this long: tampered; 0: off."
+    )
+    blur_threshold: float = Field(
+        default=4.0, ge=0, description="Sharpness (variance of the Laplacian at 320 px) below this counts as blurred."
+    )
+    min_fps_ratio: float = Field(
+        default=0.5, ge=0, le=1, description="Frames below this share of the stream's own rate: degraded."
+    )
+    max_reconnects_per_hour: int = Field(
+        default=6, ge=1, description="More reconnects than this in an hour: degraded (a flapping link)."
+    )
+
+
 class Defaults(StrictModel):
     """Global defaults; each camera may override any key."""
 
     detect: DetectConfig = DetectConfig()
     record: RecordConfig = RecordConfig()
     stream: StreamConfig = StreamConfig()
+    health: HealthConfig = HealthConfig()
 
 
 class InputConfig(StrictModel):
@@ -137,6 +187,7 @@ class CameraConfig(StrictModel):
     detect: DetectConfig = DetectConfig()
     record: RecordConfig = RecordConfig()
     stream: StreamConfig = StreamConfig()
+    health: HealthConfig = HealthConfig()
     zones: list[ZoneConfig] = []
     rules: list[RuleConfig] = []
 
@@ -145,9 +196,13 @@ class CameraConfig(StrictModel):
         detect_inputs = [i for i in self.inputs if "detect" in i.roles]
         if len(detect_inputs) != 1:
             raise ValueError(f"exactly one input must have the 'detect' role (found {len(detect_inputs)})")
-        record_inputs = [i for i in self.inputs if "record" in i.roles]
-        if record_inputs and record_inputs[0] is not detect_inputs[0]:
-            raise ValueError("a separate 'record' input is not supported yet: give both roles to one input")
+        for role in ("record", "live"):
+            holders = [i for i in self.inputs if role in i.roles]
+            if len(holders) > 1:
+                raise ValueError(f"at most one input may have the '{role}' role (found {len(holders)})")
+        urls = [i.url for i in self.inputs]
+        if len(set(urls)) != len(urls):
+            raise ValueError("two inputs have the same url: give one input several roles instead")
         names = [z.name for z in self.zones]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -164,9 +219,27 @@ class CameraConfig(StrictModel):
                 return item
         return self.input_for("detect")
 
+    @property
+    def separate_record_input(self) -> bool:
+        """True when clips and recordings come from their own stream (one more RTSP connection)."""
+        return self.input_for("record") is not self.input_for("detect")
+
     def zone(self, name: str) -> ZoneConfig:
         """The zone called ``name``."""
         return next(z for z in self.zones if z.name == name)
+
+
+class StorageConfig(StrictModel):
+    """Limits on everything written to disk, over all cameras (whichever limit is hit first)."""
+
+    max_gb: float | None = Field(
+        default=None, gt=0, description="Recordings and evidence together may use at most this much."
+    )
+    min_free_gb: float = Field(default=1.0, ge=0, description="Delete the oldest recordings to keep this much free.")
+    evidence_days: float = Field(
+        default=180.0, gt=0, description="Evidence of incidents closed longer ago than this is deleted."
+    )
+    check_interval_s: float = Field(default=60.0, gt=0, description="How often retention runs.")
 
 
 class AppConfig(StrictModel):
@@ -174,6 +247,7 @@ class AppConfig(StrictModel):
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
+    storage: StorageConfig = StorageConfig()
     cameras: list[CameraConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

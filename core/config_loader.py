@@ -15,7 +15,7 @@ from core.config import AppConfig
 from core.errors import ConfigError
 
 _ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
-_MERGED_SECTIONS = ("detect", "record", "stream")
+_MERGED_SECTIONS = ("detect", "record", "stream", "health")
 
 Path_ = tuple[str | int, ...]
 

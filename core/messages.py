@@ -69,11 +69,31 @@ class Event:
 
 
 class CameraState(StrEnum):
-    """Health of a camera's stream."""
+    """Health of a camera's stream.
+
+    ``degraded`` still delivers frames (too few, or the record input is down); ``offline``,
+    ``auth_failed`` and ``tampered`` deliver nothing usable and may raise a health incident.
+    """
 
     STARTING = "starting"
     ONLINE = "online"
+    DEGRADED = "degraded"
     OFFLINE = "offline"
+    AUTH_FAILED = "auth_failed"
+    TAMPERED = "tampered"
+
+    @property
+    def is_down(self) -> bool:
+        """True when the camera gives analytics nothing usable."""
+        return self in DOWN_STATES
+
+    @property
+    def is_up(self) -> bool:
+        """True when frames flow (online or degraded): time that counts as uptime."""
+        return self in (CameraState.ONLINE, CameraState.DEGRADED)
+
+
+DOWN_STATES: frozenset[CameraState] = frozenset({CameraState.OFFLINE, CameraState.AUTH_FAILED, CameraState.TAMPERED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +114,14 @@ class CameraStatus:
     height: int | None = None
     codec: str | None = None
     buffer_s: float = 0.0
+    buffer_fill: float = 0.0  # share of record.buffer_s the packet ring holds, 0-1
+    nominal_fps: float | None = None  # what the stream announces
+    bitrate_kbps: float = 0.0  # of the record input (the detect input when they are one)
+    bytes_in: int = 0  # every input, since the worker started
+    decode_ms: float = 0.0  # mean decode time of one frame over the last window
+    reconnects_hour: int = 0
+    record_state: CameraState | None = None  # only when the record input is separate
+    record_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +150,32 @@ class ClipResult:
     duration_s: float | None = None
     size_bytes: int | None = None
     frames: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSegment:
+    """A finished segment of continuous recording, already renamed into place."""
+
+    camera_id: str
+    path: str  # absolute
+    start_ts: float
+    end_ts: float
+    size_bytes: int
+    frames: int
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorStatus:
+    """The analytics process's periodic report on its detector."""
+
+    name: str
+    model: str
+    at_ts: float
+    inference_ms: float  # mean over the last window
+    frames_per_s: float
+    queue_depth: int  # frames waiting for the detector, all cameras
+    frames_total: int
+    skipped_total: int = 0  # frames the detector never saw (stale or dropped)
 
 
 class Outbox(Protocol):

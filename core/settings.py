@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         """Where snapshots and clips are written."""
         return self.data_dir / "evidence"
 
+    @property
+    def recordings_dir(self) -> Path:
+        """Where continuous-recording segments are written (``<camera>/<YYYY-MM-DD>/<HH>/``)."""
+        return self.data_dir / "recordings"
+
 
 def prepare_ultralytics(settings: Settings) -> None:
     """Keep ultralytics offline and its settings file in our cache (never next to the weights)."""

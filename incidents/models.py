@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, MetaData, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.messages import CameraState, Severity
@@ -61,6 +61,7 @@ class EvidenceStatus(StrEnum):
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"
+    DELETED = "deleted"  # removed by retention; the row stays as a record of what was there
 
 
 class Base(DeclarativeBase):
@@ -104,9 +105,75 @@ class Camera(Timestamped, Base):
     width: Mapped[int | None]
     height: Mapped[int | None]
     codec: Mapped[str | None] = mapped_column(String(32))
+    bitrate_kbps: Mapped[float] = mapped_column(default=0.0)
+    reconnects_hour: Mapped[int] = mapped_column(default=0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the latest report, for /metrics
 
     def __repr__(self) -> str:
         return f"Camera(id={self.id!r}, state={self.state!s})"
+
+
+class CameraStateSpan(Base):
+    """One stretch of time a camera spent in one state; uptime is computed from these.
+
+    The open span (``ended_at`` null) is the current state. Time the service did not run has
+    no span: it is reported as unmonitored, not as downtime.
+    """
+
+    __tablename__ = "camera_state_spans"
+    __table_args__ = (Index("ix_camera_state_spans_camera_id_started_at", "camera_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    state: Mapped[CameraState] = mapped_column(StrEnumType(CameraState))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"CameraStateSpan(camera_id={self.camera_id!r}, state={self.state!s}, started_at={self.started_at})"
+
+
+class ProcessExit(Base):
+    """A child process (camera worker, analytics, API) that ended without being asked to."""
+
+    __tablename__ = "process_exits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process: Mapped[str] = mapped_column(String(100), index=True)
+    camera_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    exit_code: Mapped[int | None]
+    signal_name: Mapped[str | None] = mapped_column(String(16))
+    ran_s: Mapped[float]
+    restart_in_s: Mapped[float]
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RecordingSegment(Base):
+    """One file of a camera's continuous recording; ``path`` is relative to the recordings directory."""
+
+    __tablename__ = "recording_segments"
+    __table_args__ = (Index("ix_recording_segments_camera_id_start_at", "camera_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    size_bytes: Mapped[int]
+    frames: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComponentStatus(Base):
+    """The latest report of a component that is not a camera (the detector), for /metrics."""
+
+    __tablename__ = "component_status"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Incident(Timestamped, Base):
