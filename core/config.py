@@ -103,7 +103,7 @@ class HealthConfig(StrictModel):
         default=60.0, ge=0, description="A blurred image (lens sprayed, defocused) this long: tampered; 0: off."
     )
     blur_threshold: float = Field(
-        default=4.0, ge=0, description="Sharpness (variance of the Laplacian at 320 px) below this counts as blurred."
+        default=10.0, ge=0, description="Sharpness (variance of the Laplacian at 320 px) below this counts as blurred."
     )
     min_fps_ratio: float = Field(
         default=0.5, ge=0, le=1, description="Frames below this share of the stream's own rate: degraded."

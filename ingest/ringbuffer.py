@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,7 +33,11 @@ class BufferedPacket:
 
 class PacketRing:
     """Keeps at least ``max_age_s`` of packets (less only to stay under ``max_bytes``), in whole GOPs,
-    so the buffer always starts at a keyframe."""
+    so the buffer always starts at a keyframe.
+
+    Thread-safe: a camera with a separate record input fills it from its reader thread while
+    the worker's main thread cuts clips from it.
+    """
 
     def __init__(self, max_age_s: float, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.max_age_s = max_age_s
@@ -41,17 +46,24 @@ class PacketRing:
         self._keyframe_ts: deque[float] = deque()  # arrival time of each GOP's first packet
         self._bytes = 0
         self._params: dict[int, StreamParams] = {}
+        self._lock = threading.Lock()
 
     def set_params(self, epoch: int, params: StreamParams) -> None:
         """Remember the codec parameters of connection ``epoch``."""
-        self._params[epoch] = params
+        with self._lock:
+            self._params[epoch] = params
 
     def params(self, epoch: int) -> StreamParams:
         """The codec parameters of connection ``epoch``."""
-        return self._params[epoch]
+        with self._lock:
+            return self._params[epoch]
 
     def append(self, packet: BufferedPacket) -> None:
         """Add the newest packet and drop whole GOPs that are too old (or over the byte limit)."""
+        with self._lock:
+            self._append(packet)
+
+    def _append(self, packet: BufferedPacket) -> None:
         if not self._packets and not packet.is_keyframe:
             return  # a buffer always starts at a keyframe, so any clip cut from it plays
         self._packets.append(packet)
@@ -78,7 +90,8 @@ class PacketRing:
     def window(self, start_ts: float, end_ts: float) -> list[BufferedPacket]:
         """Packets of one connection covering ``[start_ts, end_ts]``, from the last keyframe at or before
         ``start_ts`` (or the first one after it, if the buffer begins later)."""
-        candidates = [p for p in self._packets if p.arrival_ts <= end_ts]
+        with self._lock:
+            candidates = [p for p in self._packets if p.arrival_ts <= end_ts]
         if not candidates:
             return []
         epoch = candidates[-1].epoch

@@ -3,123 +3,28 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import av
 import pytest
 
-from core.config import CameraConfig
-from core.messages import CameraState, CameraStatus, ClipRequest, ClipResult, Frame
-from ingest.frameslots import FrameSlots, capacity_for
+from core.messages import CameraState, ClipRequest
 from ingest.simulator import Simulator
-from ingest.worker import CameraWorker
+from tests.ingest.workers import RunningWorker, make_camera, online_worker
 
 pytestmark = pytest.mark.rtsp
 
 
-def _camera(url: str, max_width: int = 1280, **stream: Any) -> CameraConfig:
-    return CameraConfig.model_validate(
-        {
-            "id": "cam_test",
-            "name": "Test camera",
-            "inputs": [{"url": url, "roles": ["detect", "record"]}],
-            "location": {"lat": -2.98, "lon": 104.76},
-            "detect": {"fps": 5, "max_width": max_width},
-            "record": {"pre_roll_s": 2, "post_roll_s": 2, "buffer_s": 10},
-            "stream": {
-                "offline_after_s": 2,
-                "read_timeout_s": 2,
-                "open_timeout_s": 3,
-                "reconnect_max_s": 2,
-                **stream,
-            },
-        }
-    )
-
-
-class RunningWorker:
-    """A worker in a thread with plain queues, so the test can watch everything it sends."""
-
-    def __init__(self, camera: CameraConfig, frames_path: Path) -> None:
-        self.frames = FrameSlots.create(frames_path, camera.id, capacity_for(camera.detect.max_width))
-        self.reader = FrameSlots.attach(frames_path, camera.id)  # as the analytics process would
-        self.control: queue.Queue[ClipRequest] = queue.Queue()
-        self.bus: queue.Queue[object] = queue.Queue()
-        self.stop = threading.Event()
-        self.worker = CameraWorker(camera, self.frames, self.control, self.bus, self.stop)
-        self.thread = threading.Thread(target=self.worker.run, daemon=True)
-        self.statuses: list[CameraStatus] = []
-        self.clips: list[ClipResult] = []
-
-    def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                message = self.bus.get(timeout=0.2)
-            except queue.Empty:
-                message = None
-            if isinstance(message, CameraStatus):
-                self.statuses.append(message)
-            elif isinstance(message, ClipResult):
-                self.clips.append(message)
-            if predicate():
-                return True
-        return False
-
-    @property
-    def state(self) -> CameraState | None:
-        return self.statuses[-1].state if self.statuses else None
-
-    def next_frame(self, timeout_s: float = 10) -> Frame:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            frame = self.reader.get_latest()
-            if frame is not None:
-                return frame
-            time.sleep(0.02)
-        raise AssertionError(f"no frame within {timeout_s} s; statuses: {self.statuses[-3:]}")
-
-
-def _online_worker(
-    rtsp_camera_server: Callable[[dict[str, str]], Simulator], running: Callable[[CameraConfig], RunningWorker]
-) -> tuple[Simulator, RunningWorker]:
-    """A worker on a real RTSP camera of traffic footage, once it reports online."""
-    server = rtsp_camera_server({"traffic": "bgslibrary-video02.avi"})
-    w = running(_camera(server.url("traffic")))
-    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
-    return server, w
-
-
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Callable[[CameraConfig], RunningWorker]]:
-    started: list[RunningWorker] = []
-
-    def start(camera: CameraConfig) -> RunningWorker:
-        worker = RunningWorker(camera, tmp_path / f"frames-{len(started)}")
-        worker.thread.start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop.set()
-        worker.thread.join(timeout=10)
-        assert not worker.thread.is_alive(), "worker did not stop"
-
-
 def test_worker_samples_frames_and_cuts_a_playable_clip_without_reencoding(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
-    running: Callable[[CameraConfig], RunningWorker],
+    running: Callable[..., RunningWorker],
     tmp_path: Path,
 ) -> None:
-    _, w = _online_worker(rtsp_camera_server, running)
+    _, w = online_worker(rtsp_camera_server, running)
     first = w.next_frame()
     assert first.image.shape == (240, 320, 3) and first.camera_id == "cam_test"
     time.sleep(4)  # let the buffer hold a pre-roll
@@ -148,9 +53,9 @@ def test_worker_samples_frames_and_cuts_a_playable_clip_without_reencoding(
 
 def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
-    running: Callable[[CameraConfig], RunningWorker],
+    running: Callable[..., RunningWorker],
 ) -> None:
-    server, w = _online_worker(rtsp_camera_server, running)
+    server, w = online_worker(rtsp_camera_server, running)
     before = w.next_frame().seq
     server.stop()
     assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 15), w.statuses
@@ -167,12 +72,12 @@ def test_worker_reconnects_after_the_server_goes_away_and_comes_back(
 
 
 def test_an_unreachable_camera_is_reported_offline_with_a_reason(
-    running: Callable[[CameraConfig], RunningWorker],
+    running: Callable[..., RunningWorker],
 ) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once the socket is closed
-    w = running(_camera(f"rtsp://user:pw@127.0.0.1:{port}/nothing"))
+    w = running(make_camera(f"rtsp://user:pw@127.0.0.1:{port}/nothing"))
     assert w.wait_for(lambda: w.state == CameraState.OFFLINE, 15), w.statuses
     reason = w.statuses[-1].reason or ""
     assert "refused" in reason.lower(), reason
@@ -181,11 +86,9 @@ def test_an_unreachable_camera_is_reported_offline_with_a_reason(
     assert w.thread.is_alive()
 
 
-def test_a_file_is_replayed_in_a_loop_at_its_own_speed(
-    running: Callable[[CameraConfig], RunningWorker], assets_dir: Path
-) -> None:
+def test_a_file_is_replayed_in_a_loop_at_its_own_speed(running: Callable[..., RunningWorker], assets_dir: Path) -> None:
     gif = assets_dir / "footage" / "person-bicycle-car-detection.gif"  # 41 frames, 3.4 s
-    w = running(_camera(str(gif), max_width=240))
+    w = running(make_camera(str(gif), max_width=240))
     start = time.monotonic()
     frames = [w.next_frame() for _ in range(25)]  # 5 s at 5 fps: past the end of the file
     seqs = [frame.seq for frame in frames]
@@ -198,9 +101,9 @@ def test_a_file_is_replayed_in_a_loop_at_its_own_speed(
 
 def test_a_silent_link_is_caught_by_the_read_timeout(
     rtsp_camera_server: Callable[[dict[str, str]], Simulator],
-    running: Callable[[CameraConfig], RunningWorker],
+    running: Callable[..., RunningWorker],
 ) -> None:
-    server, w = _online_worker(rtsp_camera_server, running)
+    server, w = online_worker(rtsp_camera_server, running)
     assert server.pid is not None
     os.kill(server.pid, signal.SIGSTOP)  # the connection stays open but nothing arrives: a hung link
     try:
