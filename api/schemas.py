@@ -9,13 +9,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.messages import CameraState, Severity
 from incidents.cameras import effective_status
-from incidents.models import Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
+from incidents.health import UptimeTally
+from incidents.models import (
+    Camera,
+    Evidence,
+    EvidenceKind,
+    EvidenceStatus,
+    Incident,
+    IncidentStatus,
+    ProcessExit,
+    RecordingSegment,
+)
+from incidents.recordings import coverage
 
-ClipStatus = Literal["pending", "ready", "failed", "none"]
+ClipStatus = Literal["pending", "ready", "failed", "deleted", "none"]
 _CLIP_STATUS: dict[EvidenceStatus, ClipStatus] = {
     EvidenceStatus.PENDING: "pending",
     EvidenceStatus.READY: "ready",
     EvidenceStatus.FAILED: "failed",
+    EvidenceStatus.DELETED: "deleted",
 }
 
 
@@ -63,7 +75,11 @@ class CameraStatusOut(Out):
     """A camera's stream health as of this answer."""
 
     state: CameraState = Field(
-        description="`starting`, `online` or `offline`; `offline` too when its worker stopped reporting."
+        description=(
+            "`starting`; `online`; `degraded` (frames flow, but too few, over a flapping link, or the record input "
+            "is down); `offline` (no frames: refused, timed out, 404 on the path, or its worker stopped reporting); "
+            "`auth_failed` (the camera refuses the login); `tampered` (frozen, black or blurred picture)."
+        )
     )
     reason: str | None = Field(description="Why the camera is in this state, when not plainly online.")
     since: datetime | None = Field(description="When the camera entered this state.")
@@ -75,6 +91,17 @@ class CameraStatusOut(Out):
     last_frame_at: datetime | None = Field(description="When the last frame arrived.")
     resolution: ResolutionOut | None = Field(description="Size of the detect stream, once known.")
     codec: str | None = Field(description="Codec of the detect stream, once known (e.g. `h264`).")
+    nominal_fps: float | None = Field(description="Frame rate the stream announces, once known.")
+    bitrate_kbps: float = Field(description="Bit rate of the record stream (the detect stream when they are one).")
+    decode_ms: float = Field(description="Mean time to decode one frame, milliseconds.")
+    reconnects_last_hour: int = Field(
+        description="Times the stream was lost and regained in the last hour (a flapping link shows here)."
+    )
+    buffer_s: float = Field(description="Seconds of encoded video held for incident clips.")
+    record_state: CameraState | None = Field(
+        description="State of the separate record input, when the camera has one (null when one input does both)."
+    )
+    record_reason: str | None = Field(description="Why the record input is not online, when it is not.")
 
 
 class CameraOut(Out):
@@ -121,6 +148,13 @@ class CameraOut(Out):
                 last_frame_at=camera.last_frame_at,
                 resolution=resolution,
                 codec=camera.codec,
+                nominal_fps=camera.metrics.get("nominal_fps"),
+                bitrate_kbps=camera.bitrate_kbps,
+                decode_ms=float(camera.metrics.get("decode_ms") or 0.0),
+                reconnects_last_hour=camera.reconnects_hour,
+                buffer_s=float(camera.metrics.get("buffer_s") or 0.0),
+                record_state=camera.metrics.get("record_state"),
+                record_reason=camera.metrics.get("record_reason"),
             ),
         )
 
@@ -142,7 +176,10 @@ class IncidentOut(Out):
     snapshot_url: str | None = Field(description="URL of the JPEG snapshot; null until there is one.")
     clip_url: str | None = Field(description="URL of the MP4 clip; null until it is ready.")
     clip_status: ClipStatus = Field(
-        description="`pending` while the camera cuts the clip, `ready`, `failed`, or `none` without one."
+        description=(
+            "`pending` while the camera cuts the clip, `ready`, `failed`, `deleted` by retention, "
+            "or `none` without one."
+        )
     )
     created_at: datetime = Field(description="When the incident was recorded.")
     updated_at: datetime = Field(description="When the incident was last changed.")
@@ -184,3 +221,139 @@ class IncidentPage(Out):
 
 def _ready(evidence: Evidence | None) -> bool:
     return evidence is not None and evidence.status == EvidenceStatus.READY
+
+
+class RecordingSpanOut(Out):
+    """An unbroken stretch of continuous recording."""
+
+    start: datetime = Field(description="When the stretch begins.")
+    end: datetime = Field(description="When the stretch ends.")
+    duration_s: float = Field(description="Its length in seconds.")
+
+
+class RecordingSegmentOut(Out):
+    """One file of a camera's continuous recording."""
+
+    start_at: datetime = Field(description="When the segment's first frame was recorded.")
+    end_at: datetime = Field(description="When the segment ends (the next one starts here when they abut).")
+    duration_s: float = Field(description="Its length in seconds.")
+    size_bytes: int = Field(description="Size of its file in bytes.")
+    frames: int = Field(description="Number of video frames in it.")
+
+    @classmethod
+    def from_model(cls, segment: RecordingSegment) -> RecordingSegmentOut:
+        """The answer for ``segment``."""
+        return cls(
+            start_at=segment.start_at,
+            end_at=segment.end_at,
+            duration_s=round((segment.end_at - segment.start_at).total_seconds(), 3),
+            size_bytes=segment.size_bytes,
+            frames=segment.frames,
+        )
+
+
+class RecordingsOut(Out):
+    """What a camera recorded in a time range: its unbroken stretches, and one page of its segments."""
+
+    camera_id: str = Field(description="Camera id from the configuration.")
+    start: datetime = Field(description="Start of the range asked for.")
+    end: datetime = Field(description="End of the range asked for.")
+    recorded_s: float = Field(description="Seconds of the range that are recorded.")
+    spans: list[RecordingSpanOut] = Field(
+        description="Unbroken stretches of recording, oldest first; gaps lie between."
+    )
+    segments: list[RecordingSegmentOut] = Field(description="This page of the segments in the range, oldest first.")
+    total_segments: int = Field(description="Number of segments in the range, on all pages.")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Number of segments skipped before this page.")
+
+    @classmethod
+    def build(
+        cls, camera_id: str, start: datetime, end: datetime, segments: list[RecordingSegment], limit: int, offset: int
+    ) -> RecordingsOut:
+        """The answer for ``segments`` (every one overlapping ``[start, end)``, oldest first)."""
+        spans = [(max(s, start), min(e, end)) for s, e in coverage(segments)]
+        return cls(
+            camera_id=camera_id,
+            start=start,
+            end=end,
+            recorded_s=round(sum((e - s).total_seconds() for s, e in spans), 3),
+            spans=[RecordingSpanOut(start=s, end=e, duration_s=round((e - s).total_seconds(), 3)) for s, e in spans],
+            segments=[RecordingSegmentOut.from_model(s) for s in segments[offset : offset + limit]],
+            total_segments=len(segments),
+            limit=limit,
+            offset=offset,
+        )
+
+
+class UptimeOut(Out):
+    """Seconds a camera (or a group of cameras) spent up and down in a period."""
+
+    up_s: float = Field(description="Seconds online or degraded (frames flowing).")
+    down_s: float = Field(description="Seconds offline, auth_failed or tampered.")
+    starting_s: float = Field(description="Seconds connecting after a start (neither up nor down).")
+    monitored_s: float = Field(description="Seconds the service watched; the rest of the period it was not running.")
+    uptime: float | None = Field(description="`up_s / (up_s + down_s)`, 0-1; null when never judged.")
+    by_state: dict[str, float] = Field(description="Seconds per camera state.")
+
+    @classmethod
+    def from_tally(cls, tally: UptimeTally) -> UptimeOut:
+        """The answer for one tally."""
+        return cls(
+            up_s=round(tally.up_s, 1),
+            down_s=round(tally.down_s, 1),
+            starting_s=round(tally.starting_s, 1),
+            monitored_s=round(tally.monitored_s, 1),
+            uptime=round(tally.uptime, 5) if tally.uptime is not None else None,
+            by_state={state: round(seconds, 1) for state, seconds in sorted(tally.by_state.items())},
+        )
+
+
+class UptimeDayOut(UptimeOut):
+    """Uptime on one local calendar day."""
+
+    date: str = Field(description="The day, ISO 8601, in the report's time zone.")
+
+
+class UptimeRowOut(Out):
+    """Uptime of one camera, or of the cameras of one kecamatan."""
+
+    key: str = Field(description="Camera id, or kecamatan name (`(unknown)` for cameras without one).")
+    cameras: list[str] = Field(description="Ids of the cameras counted.")
+    total: UptimeOut = Field(description="Over the whole period.")
+    days: list[UptimeDayOut] = Field(description="Per local day, oldest first.")
+
+
+class UptimeReportOut(Out):
+    """Camera uptime per day, per camera or per kecamatan."""
+
+    start: datetime = Field(description="Start of the period.")
+    end: datetime = Field(description="End of the period (capped at now).")
+    timezone: str = Field(description="Time zone of the day boundaries (IANA name).")
+    group: Literal["camera", "kecamatan"] = Field(description="What a row is.")
+    rows: list[UptimeRowOut] = Field(description="One row per camera or kecamatan, worst uptime first.")
+
+
+class ProcessExitOut(Out):
+    """A child process (camera worker, analytics, API) that died and was restarted."""
+
+    process: str = Field(description="Process name, e.g. `camera-<id>` or `analytics`.")
+    camera_id: str | None = Field(description="The camera, for a camera worker.")
+    exit_code: int | None = Field(description="Exit code; negative for a signal.")
+    signal: str | None = Field(description="The signal that ended it (e.g. `SIGSEGV` for a decoder crash), if any.")
+    ran_s: float = Field(description="Seconds it ran before it died.")
+    restart_in_s: float = Field(description="Backoff before its restart.")
+    at: datetime = Field(description="When its death was noticed.")
+
+    @classmethod
+    def from_model(cls, row: ProcessExit) -> ProcessExitOut:
+        """The answer for one stored exit."""
+        return cls(
+            process=row.process,
+            camera_id=row.camera_id,
+            exit_code=row.exit_code,
+            signal=row.signal_name,
+            ran_s=row.ran_s,
+            restart_in_s=row.restart_in_s,
+            at=row.at,
+        )

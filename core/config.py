@@ -109,7 +109,7 @@ class HealthConfig(StrictModel):
         default=0.5, ge=0, le=1, description="Frames below this share of the stream's own rate: degraded."
     )
     max_reconnects_per_hour: int = Field(
-        default=6, ge=1, description="More reconnects than this in an hour: degraded (a flapping link)."
+        default=6, ge=1, description="A link lost and regained more often than this in an hour: degraded (flapping)."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
         description="Fetch missing weights from their official URL (MATAKOTA_ALLOW_DOWNLOADS).",
     )
     log_level: str = Field(default="INFO", description="Log level (MATAKOTA_LOG_LEVEL).")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text, or as one JSON object per line for a log collector (MATAKOTA_LOG_FORMAT).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,8 +68,15 @@ def record_status(status: CameraStatus, *, session: Session) -> Camera | None:
     row.frames_dropped, row.reconnects = status.frames_dropped, status.reconnects
     row.last_frame_at = from_ts(status.last_frame_ts) if status.last_frame_ts is not None else None
     row.width, row.height, row.codec = status.width, status.height, status.codec
+    row.bitrate_kbps, row.reconnects_hour = status.bitrate_kbps, status.reconnects_hour
+    row.metrics = status_metrics(status)
     session.flush()
     return row
+
+
+def status_metrics(status: CameraStatus) -> dict[str, Any]:
+    """A status report as plain JSON values (enums as their strings), for the ``metrics`` column."""
+    return {key: (value.value if isinstance(value, StrEnum) else value) for key, value in asdict(status).items()}
 
 
 @dataclass(frozen=True, slots=True)

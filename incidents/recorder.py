@@ -144,8 +144,9 @@ class IncidentRecorder:
         record = camera.record
         request_id = uuid.uuid4().hex
         relpath = self.store.clip_relpath(camera.id, incident.id, started_at)
-        clip_start_ts = event.at_ts - record.pre_roll_s
-        clip_end_ts = event.at_ts + record.post_roll_s
+        roll = record.roll_for(event.kind)  # per event kind when configured (record.events)
+        clip_start_ts = event.at_ts - roll.pre_roll_s
+        clip_end_ts = event.at_ts + roll.post_roll_s
         incident.evidence.append(
             Evidence(
                 kind=EvidenceKind.CLIP,

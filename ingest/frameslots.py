@@ -92,7 +92,9 @@ class FrameSlots:
         guard = _U64.unpack_from(self._map, offset)[0]
         _U64.pack_into(self._map, offset, guard | 1)  # odd: a reader must not trust this slot now
         data = offset + _SLOT_HEADER_SIZE
-        self._map[data : data + image.nbytes] = np.ascontiguousarray(image).tobytes()
+        # One copy, straight into the slot (``tobytes`` would make a second one first).
+        slot = np.frombuffer(self._map, dtype=np.uint8, count=image.nbytes, offset=data)
+        slot[:] = image.reshape(-1)
         _SLOT.pack_into(self._map, offset, guard | 1, seq, captured_ts, width, height, channels)
         _U64.pack_into(self._map, offset, (guard | 1) + 1)  # even again: complete
         self._set(_WRITE_SEQ, seq)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 import av
+import cv2
 
 from core.backoff import Backoff
 from core.config import CameraConfig, InputConfig
@@ -37,6 +38,7 @@ CLIP_GRACE_S = 5.0  # once the stream is down, cut what the buffer has this long
 RATE_WINDOW_S = 5.0
 FPS_SETTLE_S = 10.0  # a fresh connection gets this long before a low frame rate counts as degraded
 HOUR_S = 3600.0
+EVALUATE_INTERVAL_S = 0.25  # health is judged this often while frames flow (not on every packet)
 
 
 class FrameSink(Protocol):
@@ -112,6 +114,25 @@ def classify_error(err: BaseException, read_timeout_s: float) -> _Failure:
         return _Failure(f"no data for {read_timeout_s:g} s (read timed out)")
     text = getattr(err, "strerror", None) or str(err) or type(err).__name__
     return _Failure(redact_url(str(text)).lower() if isinstance(err, OSError) else redact_url(str(text)))
+
+
+def to_bgr(frame: av.VideoFrame, max_width: int) -> Image:
+    """The frame as a BGR image no wider than ``max_width`` (even height when scaled).
+
+    Planar 4:2:0 (what H.264 cameras send) is converted by OpenCV, about ten times faster than
+    FFmpeg's swscale here (0.3 ms against 3.3 ms for a 720p frame); other formats go through swscale.
+    """
+    width, height = frame.width, frame.height
+    scaled = width > max_width
+    if scaled:
+        height = round(height * max_width / width / 2) * 2
+        width = max_width
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        image = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
+        if scaled:
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        return cast(Image, image)
+    return cast(Image, frame.to_ndarray(format="bgr24", width=width, height=height))
 
 
 def _open(url: str, camera: CameraConfig) -> av.container.InputContainer:
@@ -202,7 +223,7 @@ class _RecordReader:
                 self.failure = _Failure("internal error (see log)")
             if worker.stop.is_set():
                 break
-            worker.note_reconnect()
+            worker.reconnects += 1
             worker.stop.wait(self.backoff.next_delay_s())
 
     def _read(self) -> None:
@@ -222,6 +243,8 @@ class _RecordReader:
                 self.bytes.tick(now, packet.size)
                 worker.recording.add(packet, now)
                 if self.failure is not None:
+                    if self.failure.reason != "connecting":
+                        worker.note_recovery(now)
                     self.failure = None
                     self.backoff.reset()
                 self.last_packet_ts = now
@@ -283,6 +306,7 @@ class CameraWorker:
         self._decode_ms = _RateMeter()
         self._next_sample_ts = 0.0
         self._last_report_ts = 0.0
+        self._evaluated_ts = 0.0
         self._pending: list[ClipRequest] = []
 
     # -- the loop -----------------------------------------------------------------------------
@@ -290,6 +314,8 @@ class CameraWorker:
     def run(self) -> None:
         """Read the stream until told to stop, reconnecting with backoff after every failure."""
         logger.info("%s: ingest starting on %s", self.camera.id, redact_url(self.url))
+        # One camera per process: OpenCV's thread pool would only spin on these small conversions.
+        cv2.setNumThreads(1)
         if self.record_reader is not None:
             self.record_reader.thread.start()
         try:
@@ -324,12 +350,13 @@ class CameraWorker:
             self.tamper.reset()
             self._evaluate(self.clock())
             self._wait_before_reconnect(self.backoff.next_delay_s())
-            self.note_reconnect()
+            self.reconnects += 1
 
-    def note_reconnect(self) -> None:
-        """Count one reconnect (of any input) for the per-hour figure."""
-        now = self.clock()
-        self.reconnects += 1
+    def note_recovery(self, now: float) -> None:
+        """Count a link (of any input) that came back after it was lost, for the per-hour figure.
+
+        Failed attempts during an outage do not count: a long outage is offline, not flapping.
+        """
         self._reconnect_times.append(now)
 
     def _stream_once(self) -> None:
@@ -373,6 +400,8 @@ class CameraWorker:
         self.last_frame_ts = now
         self.size = (frame.width, frame.height)
         if self.failure is not None:
+            if self.failure.reason != "connecting":
+                self.note_recovery(now)
             self.failure = None
             self.backoff.reset()
         if now < self._next_sample_ts:
@@ -380,11 +409,7 @@ class CameraWorker:
         period = 1.0 / self.camera.detect.fps
         step = self._next_sample_ts + period
         self._next_sample_ts = step if step > now else now + period
-        width, height = frame.width, frame.height
-        if width > self.camera.detect.max_width:
-            height = round(height * self.camera.detect.max_width / width / 2) * 2
-            width = self.camera.detect.max_width
-        image = cast(Image, frame.to_ndarray(format="bgr24", width=width, height=height))
+        image = to_bgr(frame, self.camera.detect.max_width)
         if self.tamper.wants_sample(now):
             self.tamper.add(image, now)
         self.frames.put(image, now)
@@ -402,7 +427,8 @@ class CameraWorker:
             if isinstance(request, ClipRequest):
                 self._pending.append(request)
         self._flush_clips(force=False)
-        self._evaluate(now)
+        if now - self._evaluated_ts >= EVALUATE_INTERVAL_S:
+            self._evaluate(now)
         self._report()
 
     def _wait_before_reconnect(self, delay_s: float) -> None:
@@ -469,7 +495,7 @@ class CameraWorker:
             problems.append(f"low frame rate: {fps_in:.1f} of {self.nominal_fps:.1f} fps")
         reconnects = self._reconnects_last_hour(now)
         if reconnects > health.max_reconnects_per_hour:
-            problems.append(f"unstable link: {reconnects} reconnects in the last hour")
+            problems.append(f"unstable link: lost and regained {reconnects} times in the last hour")
         if self.record_reader is not None:
             record_state, record_reason = self.record_reader.state(now)
             if record_state != CameraState.ONLINE and record_state != CameraState.STARTING:
@@ -479,6 +505,7 @@ class CameraWorker:
         return CameraState.ONLINE, None
 
     def _evaluate(self, now: float) -> None:
+        self._evaluated_ts = now
         state, reason = self.judge(now)
         if state != self.state:
             logger.info("%s: %s -> %s (%s)", self.camera.id, self.state, state, reason or "ok")

@@ -1,4 +1,4 @@
-"""The supervisor's consumer of worker messages: camera status, events and clip results into the store."""
+"""The supervisor's consumer of worker messages: camera and detector status, events, clip results."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import logging
 import threading
 import time
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.backoff import Backoff
-from core.messages import CameraStatus, ClipRequest, ClipResult, Event
+from core.messages import CameraStatus, ClipRequest, ClipResult, DetectorStatus, Event, RecordingSegment
 from incidents.cameras import record_status
+from incidents.components import record_detector_status
 from incidents.db import session_scope
+from incidents.health import HealthMonitor
 from incidents.recorder import IncidentRecorder
+from incidents.recordings import index_segment
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +33,18 @@ class BusConsumer:
     Children come and go (restarts): their pipes are attached and detached while it runs.
     """
 
-    def __init__(self, recorder: IncidentRecorder, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        recorder: IncidentRecorder,
+        sessions: sessionmaker[Session],
+        *,
+        health: HealthMonitor | None = None,
+        recordings_dir: Path | None = None,
+    ) -> None:
         self.recorder = recorder
         self.sessions = sessions
+        self.health = health
+        self.recordings_dir = recordings_dir  # where segments of continuous recording are indexed from
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._uplinks: dict[str, Connection] = {}
@@ -117,8 +130,22 @@ class BusConsumer:
                 self._send_down(request)
         elif isinstance(message, ClipResult):
             self.recorder.handle_clip_result(message)
+        elif isinstance(message, DetectorStatus):
+            with session_scope(self.sessions) as session:
+                record_detector_status(message, session=session)
+        elif isinstance(message, RecordingSegment):
+            self._index(message)
         else:
             logger.warning("unknown message on the bus: %r", type(message))
+
+    def _index(self, segment: RecordingSegment) -> None:
+        if self.recordings_dir is None:
+            logger.warning(
+                "%s: recording segment %s not indexed: no recordings directory", segment.camera_id, segment.path
+            )
+            return
+        with session_scope(self.sessions) as session:
+            index_segment(segment, self.recordings_dir, session=session)
 
     def _send_down(self, request: ClipRequest) -> None:
         with self._lock:
@@ -135,18 +162,24 @@ class BusConsumer:
         if previous and previous[0] == status.state and status.at_ts - previous[1] < STATUS_WRITE_INTERVAL_S:
             return
         with session_scope(self.sessions) as session:
-            record_status(status, session=session)
+            if record_status(status, session=session) is not None and self.health is not None:
+                self.health.on_status(status, session=session)
         self._last_status[status.camera_id] = (status.state, status.at_ts)
 
     def _expire(self) -> None:
+        """Every few seconds: fail overdue clips, judge camera health (a database error skips one round)."""
         now = time.time()
         if now - self._last_expire < EXPIRE_INTERVAL_S:
             return
         self._last_expire = now
         try:
             expired = self.recorder.expire_pending(now)
+            if expired:
+                logger.warning("%d clip(s) were not delivered in time", expired)
+            if self.health is not None:
+                with session_scope(self.sessions) as session:
+                    self.health.check(session=session, now_ts=now)
         except OperationalError as err:
-            logger.warning("database busy while expiring clips: %s", err.orig)
-            return
-        if expired:
-            logger.warning("%d clip(s) were not delivered in time", expired)
+            logger.warning("database busy while checking clips and camera health: %s", err.orig)
+        except Exception:  # loop boundary: the bus must keep consuming whatever this round did
+            logger.exception("periodic clip and camera health check failed")

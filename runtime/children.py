@@ -21,9 +21,9 @@ from runtime.ipc import Downlink, Uplink
 logger = logging.getLogger(__name__)
 
 
-def _child_setup(log_level: str) -> threading.Event:
-    """Log like the parent; leave Ctrl-C to the supervisor; stop on SIGTERM or if the supervisor dies."""
-    setup_logging(log_level)
+def _child_setup(log_level: str, log_format: str, camera: str | None = None) -> threading.Event:
+    """Log like the parent, naming ``camera`` on every line; leave Ctrl-C to the supervisor; stop on SIGTERM."""
+    setup_logging(log_level, camera=camera, fmt=log_format)
     stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -39,16 +39,28 @@ def _child_setup(log_level: str) -> threading.Event:
     return stop
 
 
-def camera_main(camera: CameraConfig, frames_path: Path, up: Connection, down: Connection, log_level: str) -> None:
-    """One camera's ingest process."""
-    stop = _child_setup(log_level)
+def camera_main(
+    camera: CameraConfig,
+    frames_path: Path,
+    up: Connection,
+    down: Connection,
+    log_level: str,
+    log_format: str,
+    recordings_dir: Path | None = None,
+) -> None:
+    """One camera's ingest process; with ``record.continuous`` it also writes recording segments."""
+    stop = _child_setup(log_level, log_format, camera.id)
     from ingest.frameslots import FrameSlots
+    from ingest.segments import SegmentWriter
     from ingest.worker import CameraWorker
 
     uplink = Uplink(up, stop)
     frames = FrameSlots.attach(frames_path, camera.id)
+    segments = None
+    if camera.record.continuous and recordings_dir is not None:
+        segments = SegmentWriter(camera.id, recordings_dir, camera.record.segment_s, uplink)
     try:
-        CameraWorker(camera, frames, Downlink(down), uplink, stop).run()
+        CameraWorker(camera, frames, Downlink(down), uplink, stop, segments=segments).run()
     finally:
         uplink.flush()  # the last status and clip results still reach the supervisor
 
@@ -57,7 +69,7 @@ def analytics_main(
     config: AppConfig, settings: Settings, frame_paths: dict[str, Path], up: Connection, log_level: str
 ) -> None:
     """The analytics process: one detector serving every camera."""
-    stop = _child_setup(log_level)
+    stop = _child_setup(log_level, settings.log_format)
     prepare_ultralytics(settings)
     from ingest.frameslots import FrameSlots
     from runtime.detect_loop import DetectLoop
@@ -72,7 +84,7 @@ def analytics_main(
 
 def api_main(settings: Settings, host: str, port: int, log_level: str) -> None:
     """The API process (uvicorn; it handles SIGTERM itself by finishing open requests, then exiting)."""
-    stop = _child_setup(log_level)
+    stop = _child_setup(log_level, settings.log_format)
     import uvicorn
 
     from api.app import create_app

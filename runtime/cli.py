@@ -79,7 +79,7 @@ def run(
 ) -> None:
     """Start ingest, analytics and the API for the cameras in the configuration."""
     settings = Settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
     _serve(_load(config), settings, host, port)
 
 
@@ -95,7 +95,7 @@ def demo(
     from runtime.demo import RTSP_PORT_VARIABLE, demo_footage
 
     settings = Settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
     os.environ[RTSP_PORT_VARIABLE] = str(rtsp_port)
     app_config = _load(config)
     try:
@@ -119,7 +119,8 @@ def simulate(
     """Serve footage files as looping RTSP cameras (rtsp://HOST:PORT/NAME) until Ctrl-C."""
     from ingest.simulator import Simulator, parse_camera_spec
 
-    setup_logging(Settings().log_level)
+    settings = Settings()
+    setup_logging(settings.log_level, fmt=settings.log_format)
     try:
         specs = [parse_camera_spec(spec) for spec in cameras]
     except ValueError as err:

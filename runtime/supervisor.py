@@ -6,7 +6,9 @@ import logging
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -17,6 +19,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
 from core.backoff import Backoff
 from core.config import AppConfig
 from core.errors import MataKotaError
@@ -24,7 +29,10 @@ from core.settings import Settings
 from incidents.cameras import sync_cameras
 from incidents.db import make_engine, make_session_factory, migrate, session_scope
 from incidents.evidence import EvidenceStore
+from incidents.health import HealthMonitor
+from incidents.models import ProcessExit
 from incidents.recorder import IncidentRecorder
+from incidents.retention import Retention
 from ingest.frameslots import FrameSlots, capacity_for, default_directory
 from models.registry import resolve
 from runtime import children
@@ -52,6 +60,7 @@ class _Child:
     started_at: float = 0.0
     next_start_at: float = 0.0
     restarts: int = 0
+    camera_id: str | None = None
 
 
 class Supervisor:
@@ -66,9 +75,15 @@ class Supervisor:
         self.run_dir = default_directory() / f"run-{os.getpid()}"
         self.frames: dict[str, FrameSlots] = {}
         self.consumer: BusConsumer | None = None
+        self.retention: Retention | None = None
+        self._retention_stop = threading.Event()
+        self._retention_thread = threading.Thread(target=self._retain_forever, name="retention", daemon=True)
+        self.sessions: sessionmaker[Session] | None = None
+        self.health = HealthMonitor(config)
         cameras = config.enabled_cameras
         self.children = [
-            _Child(f"camera-{c.id}", children.camera_main, partial(self._camera_args, c.id)) for c in cameras
+            _Child(f"camera-{c.id}", children.camera_main, partial(self._camera_args, c.id), camera_id=c.id)
+            for c in cameras
         ]
         self.children.append(_Child("analytics", children.analytics_main, self._analytics_args))
         self.children.append(_Child("api", children.api_main, self._api_args))
@@ -94,8 +109,13 @@ class Supervisor:
         sessions = make_session_factory(make_engine(self.settings.resolved_database_url))
         with session_scope(sessions) as session:
             sync_cameras(self.config, session=session)
+            closed = self.health.recover(session=session)
+            if closed:
+                logger.info("closed %d camera state span(s) left open by the previous run", closed)
+        self.sessions = sessions
         recorder = IncidentRecorder(sessions, EvidenceStore(self.settings.evidence_dir), self.config)
-        self.consumer = BusConsumer(recorder, sessions)
+        self.consumer = BusConsumer(recorder, sessions, health=self.health, recordings_dir=self.settings.recordings_dir)
+        self.retention = Retention(self.config, self.settings, sessions)
         _remove_stale_run_dirs(self.run_dir.parent)
         for camera in self.config.enabled_cameras:
             path = self.run_dir / f"{camera.id}.frames"
@@ -112,8 +132,19 @@ class Supervisor:
         """Start the bus consumer and every child."""
         assert self.consumer is not None, "prepare() first"
         self.consumer.start()
+        self._retention_thread.start()
         for child in self.children:
             self._spawn(child)
+
+    def _retain_forever(self) -> None:
+        """Apply the storage limits now and every ``storage.check_interval_s`` until shutdown."""
+        assert self.retention is not None
+        while not self._retention_stop.is_set():
+            try:
+                self.retention.run_once()
+            except Exception:  # loop boundary: a failed run (database busy, disk error) is retried next time
+                logger.exception("retention run failed")
+            self._retention_stop.wait(self.config.storage.check_interval_s)
 
     def _camera_args(self, camera_id: str) -> tuple[tuple[Any, ...], list[Connection]]:
         assert self.consumer is not None
@@ -121,7 +152,8 @@ class Supervisor:
         down_read, down_write = self.ctx.Pipe(duplex=False)
         self.consumer.attach(f"camera-{camera_id}", up_read, camera_id=camera_id, downlink=down_write)
         camera = self.config.camera(camera_id)
-        args = (camera, self.frames[camera_id].path, up_write, down_read, self.settings.log_level)
+        logs = (self.settings.log_level, self.settings.log_format)
+        args = (camera, self.frames[camera_id].path, up_write, down_read, *logs, self.settings.recordings_dir)
         return args, [up_write, down_read]
 
     def _analytics_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
@@ -159,15 +191,43 @@ class Supervisor:
                 continue
             if process.is_alive():
                 continue
-            if now - child.started_at > HEALTHY_AFTER_S:
+            ran_s = now - child.started_at
+            if ran_s > HEALTHY_AFTER_S:
                 child.backoff.reset()
             delay = child.backoff.next_delay_s()
             logger.error(
-                "%s exited with code %s; restart %d in %.1f s", child.name, process.exitcode, child.restarts + 1, delay
-            )
+                "%s exited with %s; restart %d in %.1f s",
+                child.name, _describe_exit(process.exitcode), child.restarts + 1, delay,
+            )  # fmt: skip
+            self._record_exit(child, process.exitcode, ran_s, delay)
             process.join(0)
             process.close()
             child.process, child.next_start_at = None, now + delay
+
+    def _record_exit(self, child: _Child, exitcode: int | None, ran_s: float, delay_s: float) -> None:
+        """Keep a record of a child that died (a decoder crash, an out-of-memory kill): the API lists them."""
+        if self.sessions is None:
+            return
+        signal_name = None
+        if exitcode is not None and exitcode < 0:
+            try:
+                signal_name = signal.Signals(-exitcode).name
+            except ValueError:
+                signal_name = f"SIG{-exitcode}"
+        try:
+            with session_scope(self.sessions) as session:
+                session.add(
+                    ProcessExit(
+                        process=child.name,
+                        camera_id=child.camera_id,
+                        exit_code=exitcode,
+                        signal_name=signal_name,
+                        ran_s=round(ran_s, 3),
+                        restart_in_s=round(delay_s, 3),
+                    )
+                )
+        except SQLAlchemyError as err:  # the restart matters more than its record
+            logger.warning("could not record the exit of %s: %s", child.name, err)
 
     def wait_until_ready(self, timeout_s: float = 90.0) -> None:
         """Block until the API answers ``/api/health``.
@@ -205,10 +265,22 @@ class Supervisor:
                 process.join(2)
         if self.consumer is not None:
             self.consumer.close()
+        self._retention_stop.set()
+        if self._retention_thread.is_alive():
+            self._retention_thread.join(timeout=10)
         for slots in self.frames.values():
             slots.unlink()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         logger.info("stopped")
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"code {exitcode}"
 
 
 def _check_port_free(host: str, port: int) -> None:

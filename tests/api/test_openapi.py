@@ -41,7 +41,12 @@ def test_the_document_describes_the_service_and_its_tags(client: TestClient) -> 
     document = client.get("/openapi.json").json()
     assert document["info"]["title"] == "Mata Kota"
     assert "CCTV" in document["info"]["description"]
-    assert {t["name"] for t in document["tags"] if t.get("description")} == {"health", "cameras", "incidents"}
+    assert {t["name"] for t in document["tags"] if t.get("description")} == {
+        "health",
+        "cameras",
+        "incidents",
+        "reports",
+    }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert operation.get("description") or operation.get("summary"), f"{method} {path}"

@@ -144,3 +144,58 @@ def test_the_readme_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     camera = parse_config(example).cameras[0]
     assert camera.rules[0].min_vehicles == 15
     assert camera.inputs[0].safe_url.startswith("rtsp://***:***@10.20.0.11")
+
+
+ONE_INPUT = "      - url: rtsp://user:${CAM_PASSWORD:-secret}@10.0.0.5/ch1\n        roles: [detect, record]\n"
+SPLIT_INPUTS = """\
+      - url: rtsp://user:${CAM_PASSWORD:-secret}@10.0.0.5/ch1
+        roles: [record]
+      - url: rtsp://user:${CAM_PASSWORD:-secret}@10.0.0.5/ch2
+        roles: [detect]
+"""
+
+
+def test_a_separate_record_input_is_accepted_and_found() -> None:
+    text = VALID.replace(
+        ONE_INPUT,
+        SPLIT_INPUTS,
+    )
+    camera = parse_config(text).cameras[0]
+    assert camera.separate_record_input
+    assert camera.input_for("record").url.endswith("/ch1") and camera.input_for("detect").url.endswith("/ch2")
+    assert camera.input_for("live").url.endswith("/ch2")  # live falls back to detect
+
+
+def test_two_inputs_with_one_url_or_one_role_twice_are_refused() -> None:
+    same_url = VALID.replace(
+        ONE_INPUT,
+        SPLIT_INPUTS.replace("/ch2", "/ch1"),
+    )
+    assert any("line 7: cameras[0]: two inputs have the same url" in issue for issue in _errors(same_url))
+    two_records = VALID.replace(
+        ONE_INPUT,
+        SPLIT_INPUTS.replace("roles: [detect]", "roles: [detect, record]"),
+    )
+    assert any("at most one input may have the 'record' role" in issue for issue in _errors(two_records))
+
+
+def test_pre_and_post_roll_per_event_kind_must_fit_the_buffer() -> None:
+    text = VALID.replace(
+        "    pre_roll_s: 2", "    pre_roll_s: 2\n    events: {flood: {pre_roll_s: 10, post_roll_s: 15}}"
+    )
+    issues = _errors(text)
+    assert any("pre_roll_s + post_roll_s of events.flood + 2 s of margin (27)" in issue for issue in issues), issues
+    record = (
+        parse_config(text.replace("    pre_roll_s: 2\n", "    pre_roll_s: 2\n    buffer_s: 30\n")).cameras[0].record
+    )
+    assert (record.roll_for("flood").pre_roll_s, record.roll_for("flood").post_roll_s) == (10, 15)
+    assert (record.roll_for("congestion").pre_roll_s, record.roll_for("congestion").post_roll_s) == (2, 3)
+
+
+def test_health_limits_come_from_the_defaults_and_can_be_overridden() -> None:
+    text = VALID.replace("defaults:\n", "defaults:\n  health: {incident_after_s: 120, frozen_after_s: 0}\n")
+    text = text.replace("    detect:\n      confidence: 0.5\n", "    health: {incident_after_s: 30}\n")
+    health = parse_config(text).cameras[0].health
+    assert (health.incident_after_s, health.frozen_after_s, health.dark_after_s) == (30, 0, 20)
+    bad = _errors(text.replace("incident_after_s: 30", "incident_after_s: -1"))
+    assert any(issue.startswith("line ") and "health.incident_after_s" in issue for issue in bad), bad

@@ -18,7 +18,7 @@ from incidents.evidence import EvidenceStore
 from incidents.models import Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
 from incidents.recorder import CLIP_NOT_DELIVERED, IncidentRecorder
 from incidents.types import from_ts
-from tests.incidents.helpers import T0, make_event, tiny_jpeg
+from tests.incidents.helpers import CONFIG_YAML, T0, make_config, make_event, tiny_jpeg
 
 START, UPDATE, END = EventPhase.START, EventPhase.UPDATE, EventPhase.END
 
@@ -86,6 +86,23 @@ def test_clip_request_times_follow_the_cameras_own_record_config(recorder: Incid
     request = recorder.handle_event(make_event(START, camera_id="ampera"))
     assert request is not None
     assert (request.start_ts, request.end_ts) == (T0 - 2, T0 + 5)  # ampera: pre_roll 2 s, post_roll 5 s
+
+
+def test_clip_request_times_follow_the_event_kinds_own_roll(
+    session_factory: sessionmaker[Session], store: EvidenceStore
+) -> None:
+    config = make_config(
+        CONFIG_YAML.replace(
+            "record: {pre_roll_s: 2, post_roll_s: 5}",
+            "record: {pre_roll_s: 2, post_roll_s: 5, buffer_s: 40, events: {flood: {pre_roll_s: 10, post_roll_s: 20}}}",
+        )
+    )
+    recorder = IncidentRecorder(session_factory, store, config)
+    flood = recorder.handle_event(make_event(START, camera_id="ampera", kind="flood"))
+    jam = recorder.handle_event(make_event(START, camera_id="ampera", kind="congestion"))
+    assert flood is not None and jam is not None
+    assert (flood.start_ts, flood.end_ts) == (T0 - 10, T0 + 20)
+    assert (jam.start_ts, jam.end_ts) == (T0 - 2, T0 + 5)  # kinds without their own roll use the camera's
 
 
 def test_clip_is_centred_on_the_moment_the_rule_fired_not_the_onset(recorder: IncidentRecorder) -> None:

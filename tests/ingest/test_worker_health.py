@@ -115,9 +115,7 @@ def test_a_separate_record_input_feeds_clips_at_full_resolution(
 ) -> None:
     server = rtsp_camera_server({"main": "bgslibrary-video02.avi", "sub": str(fault_footage["lowres"])})
     w = running(make_camera(server.url("sub"), record_url=server.url("main")))
-    assert w.wait_for(lambda: w.state == CameraState.ONLINE and w.statuses[-1].record_state == "online", 15), (
-        w.statuses
-    )
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE and w.statuses[-1].record_state == "online", 15), w.statuses
     assert w.next_frame().image.shape == (120, 160, 3)  # analytics gets the small stream
     time.sleep(3)
     now = time.time()
@@ -145,3 +143,20 @@ def test_a_failing_record_input_degrades_the_camera_but_detection_goes_on(
     first = w.next_frame().seq
     time.sleep(1)
     assert w.next_frame().seq > first  # frames keep flowing to analytics
+
+
+def test_a_flapping_link_is_degraded_but_a_long_outage_is_not_counted_as_flapping(
+    rtsp_camera_server: ServerFactory, running: Callable[..., RunningWorker]
+) -> None:
+    server = rtsp_camera_server({"cam": "bgslibrary-video02.avi"})
+    w = running(make_camera(server.url("cam"), health={"max_reconnects_per_hour": 1}, reconnect_initial_s=0.2))
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 15), w.statuses
+    server.stop()
+    time.sleep(6)  # several failed attempts: not flapping yet, the link came back zero times
+    assert w.wait_for(lambda: w.statuses[-1].reconnects >= 2, 5)
+    server.start()
+    assert w.wait_for(lambda: w.state == CameraState.ONLINE, 20), w.statuses
+    assert w.statuses[-1].reconnects_hour == 1
+    server.restart()  # lost and regained a second time: more than once an hour
+    assert w.wait_for(lambda: w.state == CameraState.DEGRADED, 25), w.statuses
+    assert "unstable link: lost and regained 2 times" in (w.statuses[-1].reason or "")

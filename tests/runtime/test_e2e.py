@@ -200,7 +200,9 @@ def test_killed_workers_and_a_camera_outage_are_survived(service: Service) -> No
     (first_pid,) = _worker_pids(service, "camera-sudirman_charitas")
     os.kill(first_pid, signal.SIGKILL)
     service.wait_for(lambda: len(_worker_pids(service, "camera-sudirman_charitas")) == 2, 30, "a new camera worker")
-    assert "camera-sudirman_charitas exited with code -9" in service.log.read_text()
+    assert "camera-sudirman_charitas exited with signal SIGKILL" in service.log.read_text()
+    (crash,) = service.get("/api/reports/process-exits", params={"camera_id": "sudirman_charitas"}).json()
+    assert crash["process"] == "camera-sudirman_charitas" and crash["signal"] == "SIGKILL" and crash["ran_s"] > 0
     seen = _last_seen(service, first["id"])
     service.wait_for(lambda: _last_seen(service, first["id"]) > seen, 90, "events from the restarted worker")
     assert service.get(f"/api/incidents/{first['id']}").json()["clip_status"] == "ready"  # nothing stored lost
@@ -209,6 +211,8 @@ def test_killed_workers_and_a_camera_outage_are_survived(service: Service) -> No
     (analytics_pid,) = _worker_pids(service, "analytics")
     os.kill(analytics_pid, signal.SIGKILL)
     service.wait_for(lambda: len(_worker_pids(service, "analytics")) == 2, 30, "a new analytics process")
+    exits = service.get("/api/reports/process-exits").json()
+    assert [e["process"] for e in exits] == ["analytics", "camera-sudirman_charitas"]  # newest first
     seen = _last_seen(service, first["id"])
     service.wait_for(lambda: _last_seen(service, first["id"]) > seen, 90, "events from the new analytics process")
 
