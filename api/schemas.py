@@ -164,7 +164,7 @@ class IncidentOut(Out):
 
     id: int = Field(description="Incident id.")
     camera_id: str | None = Field(description="Camera that raised it; null for citizen reports.")
-    kind: str = Field(description="What happened, e.g. `congestion`.")
+    kind: str = Field(description="What happened, e.g. `congestion`, or `camera_health` for a failing camera.")
     zone: str | None = Field(description="Zone of the camera image where it happened.")
     status: IncidentStatus = Field(description="Where the incident is in the operators' workflow.")
     severity: Severity = Field(description="How urgent it is; only ever raised while the event lasts.")

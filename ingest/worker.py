@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 import av
+import av.bitstream
 import cv2
 
 from core.backoff import Backoff
@@ -167,21 +168,48 @@ def _buffered(packet: av.Packet[Any], now: float, epoch: int) -> BufferedPacket 
 
 
 class _Recording:
-    """Where record-input packets go: the clip ring and, when on, continuous recording."""
+    """Where record-input packets go: the clip ring and, when on, continuous recording.
+
+    Packets are kept in Annex B form, with the parameter sets in-band, as RTSP delivers them. A
+    file or HTTP source in MP4 form (length-prefixed NAL units, parameter sets only in the
+    container's ``avcC``) is converted on the way in, so a clip cut from it plays on its own.
+    """
 
     def __init__(self, ring: PacketRing, segments: SegmentSink | None) -> None:
         self.ring = ring
         self.segments = segments
         self.epoch = 0
         self.params: StreamParams | None = None
+        self._to_annexb: av.bitstream.BitStreamFilterContext | None = None
 
-    def new_connection(self, params: StreamParams) -> int:
+    def new_connection(self, stream: av.video.stream.VideoStream) -> int:
+        params = _params_of(stream)
+        self._to_annexb = None
+        if params.codec in ("h264", "hevc") and params.extradata and params.extradata[0] == 1:
+            self._to_annexb = av.bitstream.BitStreamFilterContext(f"{params.codec}_mp4toannexb", stream)
+            params = replace(params, extradata=None)  # the filter puts the parameter sets in-band
         self.epoch += 1
         self.params = params
         self.ring.set_params(self.epoch, params)
         return self.epoch
 
     def add(self, packet: av.Packet[Any], now: float) -> None:
+        if self.params is None:
+            return
+        if self._to_annexb is None:
+            self._keep(packet, now)
+            return
+        copy = av.Packet(bytes(packet))  # the filter takes over what it is given; decoding still needs the original
+        copy.pts, copy.dts, copy.time_base, copy.is_keyframe = (
+            packet.pts,
+            packet.dts,
+            packet.time_base,
+            packet.is_keyframe,
+        )
+        for converted in self._to_annexb.filter(copy):
+            self._keep(converted, now)
+
+    def _keep(self, packet: av.Packet[Any], now: float) -> None:
         buffered = _buffered(packet, now, self.epoch)
         if buffered is None or self.params is None:
             return
@@ -230,7 +258,7 @@ class _RecordReader:
         worker = self.worker
         with _open(self.url, self.camera) as container:
             stream = container.streams.video[0]
-            worker.recording.new_connection(_params_of(stream))
+            worker.recording.new_connection(stream)
             pace = None if self.live else _Pacer(worker.clock)
             for packet in container.demux(stream):
                 if worker.stop.is_set():
@@ -367,7 +395,7 @@ class CameraWorker:
             rate = stream.average_rate or stream.guessed_rate
             self.nominal_fps = float(rate) if rate else None
             if self.record_reader is None:
-                self.recording.new_connection(params)
+                self.recording.new_connection(stream)
             self.connected_ts = self.clock()
             pace = None if self.live else _Pacer(self.clock)
             for packet in container.demux(stream):

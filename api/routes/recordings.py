@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from core.settings import Settings
 from incidents.models import RecordingSegment
 from incidents.queries import get_camera
 from incidents.recordings import RecordingNotFound, export_range, segments_between
+from incidents.types import utcnow
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -39,13 +40,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/{camera_id}/recordings", responses=_ERRORS)
 def list_recordings(
     camera_id: CameraId,
-    start: Start,
-    end: End,
     session: SessionDep,
+    start: Annotated[
+        AwareDatetime | None, Query(description="Start of the range, with a time zone (default: `end` minus 1 hour).")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(description="End of the range, with a time zone (default: now).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="Page size of the segment list (1-5000).")] = 1000,
     offset: Annotated[int, Query(ge=0, description="Number of segments to skip.")] = 0,
 ) -> RecordingsOut:
-    """What the camera recorded in a range of at most 24 hours: unbroken stretches and segments."""
+    """What the camera recorded in a range of at most 24 hours (the last hour by default): unbroken
+    stretches and segments."""
+    end = end or utcnow()
+    start = start or end - timedelta(hours=1)
     _check_range(start, end, MAX_LIST_S)
     get_camera(camera_id, session=session)
     segments = segments_between(camera_id, start, end, session=session)

@@ -112,3 +112,21 @@ def test_a_silent_link_is_caught_by_the_read_timeout(
     finally:
         os.kill(server.pid, signal.SIGCONT)
     assert w.wait_for(lambda: w.state == CameraState.ONLINE, 30), w.statuses
+
+
+@pytest.mark.parametrize("footage", ["car-detection.mp4", "uadetrac-intersection-8s.mp4"])
+def test_a_clip_cut_from_a_replayed_mp4_file_plays_on_its_own(
+    running: Callable[..., RunningWorker], assets_dir: Path, tmp_path: Path, footage: str
+) -> None:
+    """MP4 files hold length-prefixed H.264 (the second one with B-frames): clips must still decode."""
+    w = running(make_camera(str(assets_dir / "footage" / footage)))
+    w.next_frame()
+    time.sleep(3)
+    now = time.time()
+    target = tmp_path / "clip.mp4"
+    w.control.put(ClipRequest("r1", "cam_test", 1, now - 2, now + 1, str(target)))
+    assert w.wait_for(lambda: bool(w.clips), 15)
+    assert w.clips[0].ok, w.clips[0].error
+    with av.open(str(target)) as clip:
+        frames = list(clip.decode(video=0))
+    assert frames[0].key_frame and len(frames) >= 2 * 12  # about 3 s of 12.5-30 fps video, all decodable

@@ -36,15 +36,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(url: str) -> str:
-    # Tuned for bgslibrary-video02.avi: 4-14 vehicles in view, 8 on average.
+def _config(url: str, other_url: str) -> str:
+    # Tuned for bgslibrary-video02.avi: 4-14 vehicles in view, 8 on average. The second camera,
+    # on a server of its own, has no rules: it is there to show that it never stops.
     return textwrap.dedent(
         f"""\
         defaults:
           detect: {{fps: 4}}
-          record: {{pre_roll_s: {PRE_ROLL_S}, post_roll_s: {POST_ROLL_S}, buffer_s: 15}}
+          record: {{pre_roll_s: {PRE_ROLL_S}, post_roll_s: {POST_ROLL_S}, buffer_s: 15, continuous: true, segment_s: 4}}
           stream: {{offline_after_s: 5}}
+          health: {{incident_after_s: 8}}
         cameras:
+          - id: ampera
+            name: Jembatan Ampera
+            inputs:
+              - url: {other_url}
+                roles: [detect, record]
+            detect: {{fps: 1}}
+            location: {{lat: -2.9917, lon: 104.7631, kecamatan: Seberang Ulu Satu}}
           - id: sudirman_charitas
             name: Simpang Charitas
             inputs:
@@ -85,8 +94,9 @@ class Service:
 @pytest.fixture
 def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[Service]:
     camera = rtsp_camera_server({"sudirman_charitas": "bgslibrary-video02.avi"})
+    other = rtsp_camera_server({"ampera": "bgslibrary-video03.avi"})
     config = tmp_path / "camera_config.yaml"
-    config.write_text(_config(camera.url("sudirman_charitas")))
+    config.write_text(_config(camera.url("sudirman_charitas"), other.url("ampera")))
     port = _free_port()
     log = tmp_path / "service.log"
     env = {**os.environ, "MATAKOTA_DATA_DIR": str(tmp_path / "data"), "MATAKOTA_ALLOW_DOWNLOADS": "0"}
@@ -127,15 +137,15 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
 def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service, tmp_path: Path) -> None:
     started = time.monotonic()
     children = psutil.Process(service.process.pid).children(recursive=True)
-    assert len(children) >= 3  # one camera worker, analytics, API
+    assert len(children) >= 4  # two camera workers, analytics, API
 
     def online() -> Any:
-        cameras = service.get("/api/cameras").json()
-        return cameras if cameras and cameras[0]["status"]["state"] == "online" else None
+        cameras = {c["id"]: c for c in service.get("/api/cameras").json()}
+        return cameras if all(c["status"]["state"] == "online" for c in cameras.values()) else None
 
-    cameras = service.wait_for(online, 60, "the camera to come online")
-    assert cameras[0]["id"] == "sudirman_charitas"
-    assert cameras[0]["location"]["kecamatan"] == "Ilir Timur Satu"
+    cameras = service.wait_for(online, 60, "the cameras to come online")
+    assert sorted(cameras) == ["ampera", "sudirman_charitas"]
+    assert cameras["sudirman_charitas"]["location"]["kecamatan"] == "Ilir Timur Satu"
 
     def incident_with_clip() -> Any:
         page = service.get("/api/incidents", params={"camera_id": "sudirman_charitas"}).json()
@@ -172,6 +182,26 @@ def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service,
 
     filtered = service.get("/api/incidents", params={"kind": "flood"}).json()
     assert filtered["total"] == 0
+
+    # Continuous recording: segments are indexed and any range comes back as one playable MP4.
+    def recorded() -> Any:
+        listing = service.get("/api/cameras/ampera/recordings").json()
+        return listing if listing["recorded_s"] >= 8 else None
+
+    listing = service.wait_for(recorded, 60, "8 s of continuous recording")
+    span = listing["spans"][0]
+    export = service.get("/api/cameras/ampera/recording.mp4", params={"start": span["start"], "end": span["end"]})
+    assert export.status_code == 200, export.text
+    path.write_bytes(export.content)
+    with av.open(str(path)) as container:
+        assert next(container.decode(video=0)).key_frame
+        assert float(container.duration or 0) / 1e6 >= 7
+
+    # Prometheus sees both cameras up and the detector reporting.
+    metrics = service.get("/metrics").text
+    assert 'matakota_camera_up{camera="ampera"} 1.0' in metrics
+    assert 'matakota_camera_up{camera="sudirman_charitas"} 1.0' in metrics
+    assert "matakota_detector_inference_seconds" in metrics
 
 
 def _camera_state(service: Service) -> str:
@@ -216,12 +246,29 @@ def test_killed_workers_and_a_camera_outage_are_survived(service: Service) -> No
     seen = _last_seen(service, first["id"])
     service.wait_for(lambda: _last_seen(service, first["id"]) > seen, 90, "events from the new analytics process")
 
-    # A network outage: the camera goes offline, with a reason, and comes back by itself.
+    # A network outage: the camera goes offline, with a reason, a health incident opens past the
+    # limit, and both end by themselves when the camera comes back.
     service.camera.stop()
     service.wait_for(lambda: _camera_state(service) == "offline", 40, "the camera to be reported offline")
     reason = service.get("/api/cameras/sudirman_charitas").json()["status"]["reason"]
     assert reason
+
+    def health_incident() -> Any:
+        items = service.get("/api/incidents", params={"kind": "camera_health"}).json()["items"]
+        return items[0] if items else None
+
+    opened = service.wait_for(health_incident, 40, "a camera health incident")
+    assert opened["camera_id"] == "sudirman_charitas" and opened["ended_at"] is None
     service.camera.start()
     service.wait_for(lambda: _camera_state(service) == "online", 60, "the camera to come back online")
     status = service.get("/api/cameras/sudirman_charitas").json()["status"]
     assert status["reconnects"] >= 1
+    resolved = service.wait_for(
+        lambda: (i := health_incident()) and i["status"] == "resolved" and i, 30, "the health incident to resolve"
+    )
+    assert resolved["id"] == opened["id"] and resolved["ended_at"] is not None
+
+    # The other camera, on its own server, never stopped: same worker, online throughout.
+    assert len(_worker_pids(service, "camera-ampera")) == 1
+    assert service.get("/api/cameras/ampera").json()["status"]["state"] == "online"
+    assert not [e for e in service.get("/api/reports/process-exits").json() if e["camera_id"] == "ampera"]
