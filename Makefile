@@ -25,6 +25,7 @@ format: setup
 
 bench: setup
 	$(VENV)/python -m bench.detector
+	$(VENV)/python -m bench.ingest
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
