@@ -15,6 +15,7 @@ import pytest
 
 from core.messages import CameraState, ClipRequest
 from ingest.simulator import Simulator
+from ingest.worker import CameraWorker
 from tests.ingest.workers import RunningWorker, make_camera
 
 pytestmark = pytest.mark.rtsp
@@ -160,3 +161,27 @@ def test_a_flapping_link_is_degraded_but_a_long_outage_is_not_counted_as_flappin
     server.restart()  # lost and regained a second time: more than once an hour
     assert w.wait_for(lambda: w.state == CameraState.DEGRADED, 25), w.statuses
     assert "unstable link: lost and regained 2 times" in (w.statuses[-1].reason or "")
+
+
+def test_a_camera_delivering_too_few_frames_is_degraded_once_the_connection_settled(tmp_path: Path) -> None:
+    """The judgement itself, with the worker's own meters fed a 25 fps stream that delivers 8 fps."""
+    import queue
+    import threading
+
+    from ingest.frameslots import FrameSlots, capacity_for
+
+    camera = make_camera("rtsp://127.0.0.1:9/cam", health={"min_fps_ratio": 0.5})
+    now = [1000.0]
+    frames = FrameSlots.create(tmp_path / "frames", camera.id, capacity_for(320))
+    worker = CameraWorker(camera, frames, queue.Queue(), queue.Queue(), threading.Event(), clock=lambda: now[0])
+    worker.nominal_fps, worker.connected_ts, worker.failure = 25.0, 1000.0, None
+    for i in range(8 * 20):  # 20 s at 8 fps
+        now[0] = 1000.0 + i / 8
+        worker._fps_in.tick(now[0])
+        worker.last_frame_ts = now[0]
+    state, reason = worker.judge(now[0])
+    assert state == CameraState.DEGRADED and reason is not None
+    assert reason.startswith("low frame rate: 8.") and reason.endswith(" of 25.0 fps"), reason
+    worker.connected_ts = now[0] - 5  # a fresh connection gets FPS_SETTLE_S before it is judged
+    assert worker.judge(now[0]) == (CameraState.ONLINE, None)
+    frames.unlink()
