@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.messages import RecordingSegment as FinishedSegment
 from core.settings import Settings
-from incidents.db import session_scope
 from incidents.models import RecordingSegment
-from incidents.recordings import index_segment
-from tests.fixtures.recording import GOP_S, live_camera, record
+from tests.fixtures.recording import GOP_S, index_copies, live_camera, record
 
 pytestmark = pytest.mark.rtsp
 
@@ -40,17 +36,7 @@ def indexed(
     recorded: list[FinishedSegment], api_settings: Settings, session_factory: sessionmaker[Session]
 ) -> list[RecordingSegment]:
     """The module's segments, copied to where this test's service keeps recordings, and indexed."""
-    rows = []
-    with session_scope(session_factory) as session:
-        for segment in recorded:
-            source = Path(segment.path)
-            target = api_settings.recordings_dir / source.relative_to(source.parents[3])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            row = index_segment(replace(segment, path=str(target)), api_settings.recordings_dir, session=session)
-            assert row is not None
-            rows.append(row)
-    return rows
+    return index_copies(recorded, api_settings.recordings_dir, session_factory)
 
 
 def _range(start: datetime, end: datetime) -> dict[str, str]:

@@ -23,7 +23,7 @@ from incidents.recorder import IncidentRecorder
 from incidents.recordings import RecordingNotFound, coverage, export_range, index_segment, segments_between
 from incidents.types import from_ts
 from runtime.bus import BusConsumer
-from tests.fixtures.recording import GOP_S, live_camera, record
+from tests.fixtures.recording import GOP_S, index_copies, live_camera, record
 
 pytestmark = pytest.mark.rtsp
 
@@ -57,17 +57,7 @@ def indexed(
     recorded: list[FinishedSegment], recordings_dir: Path, sessions: sessionmaker[Session]
 ) -> list[RecordingSegment]:
     """The module's segments, copied into this test's recordings directory and indexed."""
-    rows = []
-    with session_scope(sessions) as session:
-        for segment in recorded:
-            source = Path(segment.path)
-            target = recordings_dir / source.relative_to(source.parents[3])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            row = index_segment(replace(segment, path=str(target)), recordings_dir, session=session)
-            assert row is not None
-            rows.append(row)
-    return rows
+    return index_copies(recorded, recordings_dir, sessions)
 
 
 def _frames(path: Path) -> tuple[list[av.VideoFrame], float]:
