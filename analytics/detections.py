@@ -21,12 +21,15 @@ class Detections:
     class_id: npt.NDArray[np.int32]
     names: Mapping[int, str]
     image_size: tuple[int, int]
+    track_id: npt.NDArray[np.int64] | None = None  # set by a tracker; None when the camera is not tracked
     _by_name: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
         if self.xyxy.shape != (n, 4) or self.confidence.shape != (n,) or self.class_id.shape != (n,):
             raise ValueError("xyxy must be (N, 4) and confidence, class_id (N,)")
+        if self.track_id is not None and self.track_id.shape != (n,):
+            raise ValueError("track_id must be (N,) like the boxes")
         object.__setattr__(self, "_by_name", {name: i for i, name in self.names.items()})
 
     @classmethod
@@ -52,7 +55,10 @@ class Detections:
 
     def filter(self, mask: npt.NDArray[np.bool_]) -> Detections:
         """The detections where ``mask`` is true."""
-        return Detections(self.xyxy[mask], self.confidence[mask], self.class_id[mask], self.names, self.image_size)
+        tracks = self.track_id[mask] if self.track_id is not None else None
+        return Detections(
+            self.xyxy[mask], self.confidence[mask], self.class_id[mask], self.names, self.image_size, tracks
+        )
 
     def of_classes(self, names: Collection[str]) -> Detections:
         """The detections whose class name is in ``names`` (unknown names match nothing)."""

@@ -173,7 +173,30 @@ class CongestionRuleConfig(StrictModel):
     update_interval_s: float = Field(default=30.0, gt=0, description="Most frequent update of an event.")
 
 
-RuleConfig = CongestionRuleConfig
+# One member per rule type, told apart by ``type``; a rule joins the union when it works.
+RuleConfig = Annotated[CongestionRuleConfig, Field(discriminator="type")]
+
+
+class LineConfig(StrictModel):
+    """A counting line from ``a`` to ``b`` in 0-1 image coordinates.
+
+    Crossing it from its left side to its right side (looking from ``a`` towards ``b``) counts
+    as direction ``in``, the other way as ``out``; ``in_label`` / ``out_label`` name them for people.
+    """
+
+    name: Slug
+    a: tuple[float, float] = Field(description="Start of the line, (x, y) in 0-1 image coordinates.")
+    b: tuple[float, float] = Field(description="End of the line, (x, y) in 0-1 image coordinates.")
+    classes: list[str] = Field(default=list(VEHICLE_CLASSES), min_length=1, description="Classes counted.")
+    in_label: str = Field(default="in", description="What crossing left-to-right means, e.g. 'northbound'.")
+    out_label: str = Field(default="out", description="What crossing right-to-left means.")
+
+    @field_validator("a", "b")
+    @classmethod
+    def _inside_the_image(cls, point: tuple[float, float]) -> tuple[float, float]:
+        if not (0 <= point[0] <= 1 and 0 <= point[1] <= 1):
+            raise ValueError(f"point {point} is outside the image: coordinates are 0-1")
+        return point
 
 
 class CameraConfig(StrictModel):
@@ -189,6 +212,7 @@ class CameraConfig(StrictModel):
     stream: StreamConfig = StreamConfig()
     health: HealthConfig = HealthConfig()
     zones: list[ZoneConfig] = []
+    lines: list[LineConfig] = []
     rules: list[RuleConfig] = []
 
     @model_validator(mode="after")
@@ -207,6 +231,10 @@ class CameraConfig(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"zone names must be unique (repeated: {', '.join(duplicates)})")
+        line_names = [line.name for line in self.lines]
+        repeated = sorted({n for n in line_names if line_names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"line names must be unique (repeated: {', '.join(repeated)})")
         for rule in self.rules:
             if rule.zone not in names:
                 raise ValueError(f"rule '{rule.type}' refers to zone '{rule.zone}', which is not defined")

@@ -101,6 +101,9 @@ def _merge_defaults(data: dict[str, Any]) -> dict[str, Any]:
 def _describe(error: Any, merged: dict[str, Any], lines: _LineIndex) -> str:
     """One readable line for a pydantic error: ``line N: cameras[0].detect.fps: message``."""
     path = _data_path(tuple(error["loc"]), merged)
+    if error["type"] == "union_tag_invalid":  # e.g. a rule whose ``type`` names no known rule
+        discriminator = str(error.get("ctx", {}).get("discriminator", "type")).strip("'")
+        path = (*path, discriminator)
     line = lines.line(path)
     if len(path) >= 3 and path[0] == "cameras" and path[2] in _MERGED_SECTIONS and not lines.has(path):
         # The value came from the global defaults: point there.
@@ -114,6 +117,9 @@ def _describe(error: Any, merged: dict[str, Any], lines: _LineIndex) -> str:
             message = f"{message} (got {shown!r})"
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
+    if error["type"] == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        message = f"unknown {path[-1]} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
     return f"line {line}: {_dotted(path) or '<top level>'}: {message}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.rules.base import Rule, RuleEvent
+from analytics.rules.base import Rule, RuleEvent, RuleInput
 from analytics.rules.congestion import CongestionRule
 from core.config import RuleConfig
 
@@ -14,4 +14,4 @@ def build_rule(config: RuleConfig) -> Rule:
     raise ValueError(f"unknown rule type {config.type!r}")
 
 
-__all__ = ["CongestionRule", "Rule", "RuleEvent", "build_rule"]
+__all__ = ["CongestionRule", "Rule", "RuleEvent", "RuleInput", "build_rule"]

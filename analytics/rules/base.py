@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analytics.detections import Detections
-from core.messages import EventPhase, Severity
+from analytics.zones import Zone
+from core.messages import EventPhase, Image, Severity
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,33 @@ class RuleEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RuleInput:
+    """What a rule sees of one analysed frame.
+
+    ``detections`` are all of the frame's (with track ids when a rule of the camera asked for
+    tracking); ``in_zone`` are those whose bottom-centre lies in the rule's zone. Rules that
+    look at pixels (floods, dumped objects) read ``image``, the BGR frame analytics got.
+    """
+
+    now_ts: float
+    image: Image
+    detections: Detections
+    in_zone: Detections
+    zone: Zone
+
+
 class Rule(Protocol):
-    """A pure analytic: it never loads a model, draws, or touches the database."""
+    """A pure analytic: it never loads a model, draws, or touches the database.
+
+    ``needs_tracks``: the pipeline runs a tracker for the camera and fills ``track_id``.
+    ``interval_s``: the rule is given a frame at most this often (None: every analysed frame).
+    """
 
     zone: str
+    needs_tracks: bool
+    interval_s: float | None
 
-    def process(self, now_ts: float, in_zone: Detections) -> list[RuleEvent]:
-        """Look at the detections inside the rule's zone at ``now_ts``; return what changed."""
+    def process(self, frame: RuleInput) -> list[RuleEvent]:
+        """Look at one analysed frame; return what changed."""
         ...

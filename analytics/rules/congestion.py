@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics.detections import Detections
-from analytics.rules.base import RuleEvent
+from analytics.rules.base import RuleEvent, RuleInput
 from core.config import CongestionRuleConfig
 from core.messages import EventPhase, Severity
 
@@ -28,6 +28,9 @@ class CongestionRule:
     UPDATE when the peak or severity changes (at most every ``update_interval_s``, at once on
     escalation) and END after ``end_after_s`` below the threshold (hysteresis)."""
 
+    needs_tracks = False
+    interval_s: float | None = None
+
     def __init__(self, config: CongestionRuleConfig) -> None:
         self.config = config
         self.zone = config.zone
@@ -35,9 +38,10 @@ class CongestionRule:
         self._below_since: float | None = None
         self._active: _Active | None = None
 
-    def process(self, now_ts: float, in_zone: Detections) -> list[RuleEvent]:
-        """Update the rule with the detections in its zone at ``now_ts``."""
-        vehicles = in_zone.of_classes(self.config.classes)
+    def process(self, frame: RuleInput) -> list[RuleEvent]:
+        """Update the rule with the detections in its zone."""
+        now_ts = frame.now_ts
+        vehicles = frame.in_zone.of_classes(self.config.classes)
         count = len(vehicles)
         if count >= self.config.min_vehicles:
             self._below_since = None

@@ -199,3 +199,13 @@ def test_health_limits_come_from_the_defaults_and_can_be_overridden() -> None:
     assert (health.incident_after_s, health.frozen_after_s, health.dark_after_s) == (30, 0, 20)
     bad = _errors(text.replace("incident_after_s: 30", "incident_after_s: -1"))
     assert any(issue.startswith("line ") and "health.incident_after_s" in issue for issue in bad), bad
+
+
+def test_counting_lines_are_checked_like_zones() -> None:
+    lines = "    lines:\n      - {name: stop_line, a: [0.1, 0.6], b: [0.9, 0.6], in_label: southbound}\n"
+    camera = parse_config(VALID.replace("    zones:\n", lines + "    zones:\n")).cameras[0]
+    assert camera.lines[0].in_label == "southbound" and camera.lines[0].out_label == "out"
+    outside = _errors(VALID.replace("    zones:\n", lines.replace("[0.9, 0.6]", "[1.9, 0.6]") + "    zones:\n"))
+    assert any("cameras[0].lines[0].b: Value error" in i or "lines[0].b" in i for i in outside), outside
+    twice = lines + lines.replace("a: [0.1", "a: [0.2")
+    assert any("line names must be unique (repeated: stop_line)" in i for i in _errors(VALID.replace("    zones:\n", twice + "    zones:\n")))
