@@ -207,5 +207,8 @@ def test_counting_lines_are_checked_like_zones() -> None:
     assert camera.lines[0].in_label == "southbound" and camera.lines[0].out_label == "out"
     outside = _errors(VALID.replace("    zones:\n", lines.replace("[0.9, 0.6]", "[1.9, 0.6]") + "    zones:\n"))
     assert any("cameras[0].lines[0].b: Value error" in i or "lines[0].b" in i for i in outside), outside
-    twice = lines + lines.replace("a: [0.1", "a: [0.2")
-    assert any("line names must be unique (repeated: stop_line)" in i for i in _errors(VALID.replace("    zones:\n", twice + "    zones:\n")))
+    twice = lines + lines.splitlines(keepends=True)[1].replace("a: [0.1", "a: [0.2")
+    assert any(
+        "line names must be unique (repeated: stop_line)" in i
+        for i in _errors(VALID.replace("    zones:\n", twice + "    zones:\n"))
+    )
