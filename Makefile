@@ -26,6 +26,7 @@ format: setup
 bench: setup
 	$(VENV)/python -m bench.detector
 	$(VENV)/python -m bench.ingest
+	$(VENV)/python -m bench.pipeline
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

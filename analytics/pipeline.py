@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from analytics.annotate import draw, encode_jpeg
 from analytics.detections import Detections
+from analytics.lines import LineCounter
 from analytics.rules import Rule, RuleEvent, RuleInput, build_rule
+from analytics.tracking import Tracker
 from analytics.zones import Zone
 from core.config import CameraConfig
-from core.messages import Event, EventPhase, Frame
+from core.messages import Event, EventPhase, Frame, TrafficCount
 
 
 class CameraAnalytics:
@@ -18,9 +20,16 @@ class CameraAnalytics:
         self.zones = {z.name: Zone(z) for z in camera.zones}
         self.rules: list[Rule] = [build_rule(r) for r in camera.rules]
         self._last_run: dict[int, float] = {}
+        tracked = bool(camera.lines) or any(rule.needs_tracks for rule in self.rules)
+        self.tracker = Tracker(camera.detect.fps) if tracked else None
+        self.lines = LineCounter(camera.lines) if camera.lines else None
 
     def process(self, frame: Frame, detections: Detections) -> list[Event]:
         """Run every rule that is due on ``frame``'s detections; return the events they raise."""
+        if self.tracker is not None:
+            detections = self.tracker.update(detections, frame.image)
+        if self.lines is not None:
+            self.lines.update(detections, frame.captured_ts)
         in_zone: dict[str, Detections] = {}
         events: list[Event] = []
         for index, rule in enumerate(self.rules):
@@ -38,6 +47,15 @@ class CameraAnalytics:
                     snapshot = self._snapshot(frame, detections, candidate, in_zone[rule.zone])
                 events.append(self._event(candidate, snapshot))
         return events
+
+    def take_counts(self, now_ts: float) -> list[TrafficCount]:
+        """The line counts of every minute that is over by ``now_ts``, each minute once."""
+        if self.lines is None:
+            return []
+        return [
+            TrafficCount(self.camera.id, b.line, b.class_name, b.direction, b.bucket_start_ts, b.count)
+            for b in self.lines.take(now_ts)
+        ]
 
     def _snapshot(self, frame: Frame, detections: Detections, event: RuleEvent, hot: Detections) -> bytes:
         drawn = draw(frame.image, detections, list(self.zones.values()), highlight_zone=event.zone, highlighted=hot)

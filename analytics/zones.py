@@ -16,6 +16,7 @@ class Zone:
         self.name = config.name
         self.kind = config.kind
         self.polygon = np.asarray(config.polygon, dtype=np.float64)
+        self.calibration = config.calibration  # ground points in metres, for speeds
 
     def contains_points(self, points: npt.NDArray[np.floating], image_size: tuple[int, int]) -> npt.NDArray[np.bool_]:
         """Which (N, 2) pixel points lie inside (even-odd ray casting; edges count as inside)."""

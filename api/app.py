@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routes import cameras, health, incidents, metrics, recordings, reports
+from api.routes import cameras, counts, health, incidents, metrics, recordings, reports
 from core.settings import Settings
 from incidents.db import current_revision, head_revision, make_engine, make_session_factory
 from incidents.evidence import EvidenceStore
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.evidence_store = EvidenceStore(settings.evidence_dir)
     install_error_handlers(app)
-    for module in (health, cameras, incidents, metrics, recordings, reports):
+    for module in (health, cameras, counts, incidents, metrics, recordings, reports):
         app.include_router(module.router)
     app.add_api_route("/", _to_docs, include_in_schema=False)
     return app

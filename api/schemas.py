@@ -21,6 +21,7 @@ from incidents.models import (
     RecordingSegment,
 )
 from incidents.recordings import coverage
+from incidents.traffic import TrafficSeries
 
 ClipStatus = Literal["pending", "ready", "failed", "deleted", "none"]
 _CLIP_STATUS: dict[EvidenceStatus, ClipStatus] = {
@@ -357,3 +358,46 @@ class ProcessExitOut(Out):
             restart_in_s=row.restart_in_s,
             at=row.at,
         )
+
+
+class TrafficPointOut(Out):
+    """The crossings in one interval."""
+
+    start: datetime = Field(description="Start of the interval (UTC).")
+    count: int = Field(description="Objects that crossed in the interval.")
+
+
+class TrafficSeriesOut(Out):
+    """The crossings of one counting line by one class of object in one direction."""
+
+    line: str = Field(description="Counting line name from the camera's configuration.")
+    class_name: str = Field(description="Object class, e.g. `car` or `motorcycle`.")
+    direction: Literal["in", "out"] = Field(
+        description="`in`: crossed from the line's left to its right, seen from its start `a` towards its end `b`; "
+        "`out`: the other way."
+    )
+    total: int = Field(description="Crossings over the whole range.")
+    points: list[TrafficPointOut] = Field(
+        description="One point per interval with crossings, oldest first; intervals without any are left out."
+    )
+
+    @classmethod
+    def from_series(cls, series: TrafficSeries) -> TrafficSeriesOut:
+        """The answer for one series."""
+        return cls(
+            line=series.line,
+            class_name=series.class_name,
+            direction="in" if series.direction == "in" else "out",
+            total=series.total,
+            points=[TrafficPointOut(start=at, count=n) for at, n in sorted(series.counts.items())],
+        )
+
+
+class TrafficCountsOut(Out):
+    """Traffic counted on a camera's lines over a time range."""
+
+    camera_id: str = Field(description="Camera id from the configuration.")
+    start: datetime = Field(description="Start of the range asked for.")
+    end: datetime = Field(description="End of the range asked for.")
+    resolution_min: int = Field(description="Length of each interval, minutes (1, 15 or 60).")
+    series: list[TrafficSeriesOut] = Field(description="One series per line, class and direction with crossings.")

@@ -1,4 +1,5 @@
-"""Detector speed on real traffic footage: int8 OpenVINO (the default) against float PyTorch.
+"""Detector speed on real traffic footage: int8 OpenVINO (the default), float ONNX Runtime and
+float OpenVINO (exported into the cache on first use) against float PyTorch.
 
     python -m bench.detector [--frames 60] [--imgsz 640]
 
@@ -39,7 +40,12 @@ def main() -> None:
             break
         frames.append(image)
 
-    names = ["yolo11n-coco-pt", "yolo11n-int8-openvino"]  # baseline first
+    names = [  # baseline first
+        "yolo11n-coco-pt",
+        f"yolo11n-coco-pt@onnx-{args.imgsz}",
+        f"yolo11n-coco-pt@openvino-{args.imgsz}",
+        "yolo11n-int8-openvino",
+    ]
     detectors = {name: Detector(resolve(name, settings).path) for name in names}
     for detector in detectors.values():
         detector.warm_up(args.imgsz)
@@ -52,11 +58,11 @@ def main() -> None:
         print(f"\r{index + 1}/{len(frames)} frames", end="", flush=True)
     print()
     baseline = statistics.median(times[names[0]])
-    print(f"{'model':26} {'median ms':>10} {'p90 ms':>8} {'frames/s':>9} {'speed vs PyTorch':>17}")
+    print(f"{'model':32} {'median ms':>10} {'p90 ms':>8} {'frames/s':>9} {'speed vs PyTorch':>17}")
     for name in names:
         median = statistics.median(times[name])
         p90 = sorted(times[name])[int(len(times[name]) * 0.9) - 1]
-        print(f"{name:26} {median:10.1f} {p90:8.1f} {1000 / median:9.1f} {baseline / median:16.2f}x")
+        print(f"{name:32} {median:10.1f} {p90:8.1f} {1000 / median:9.1f} {baseline / median:16.2f}x")
 
 
 if __name__ == "__main__":

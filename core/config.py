@@ -16,6 +16,7 @@ from core.redact import redact_url
 Role = Literal["detect", "record", "live"]
 ZoneKind = Literal["road", "sidewalk", "dumping", "no_stopping", "waterway", "other"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9_]+$", min_length=1, max_length=64)]
+Point = tuple[float, float]
 
 VEHICLE_CLASSES: tuple[str, ...] = ("bicycle", "car", "motorcycle", "bus", "truck")
 
@@ -34,6 +35,15 @@ class DetectConfig(StrictModel):
     imgsz: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Detector input size.")
     confidence: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection confidence.")
     max_width: int = Field(default=1280, ge=160, description="Frames wider than this are scaled down before analytics.")
+    motion_gating: bool = Field(
+        default=True, description="Skip the detector on frames where nothing moved (the last detections hold)."
+    )
+    motion_min_changed: float = Field(
+        default=0.002, ge=0, le=1, description="Share of pixels that must change for a frame to count as moving."
+    )
+    motion_max_skip_s: float = Field(
+        default=5.0, gt=0, le=300, description="The detector runs at least this often, moving or not."
+    )
 
 
 class RollConfig(StrictModel):
@@ -145,12 +155,34 @@ class LocationConfig(StrictModel):
     address: str | None = Field(default=None, description="Street address or landmark.")
 
 
+class GroundCalibration(StrictModel):
+    """Four points on the road in the image and the same points on the ground in metres (a homography)."""
+
+    image: tuple[Point, Point, Point, Point] = Field(description="(x, y) in 0-1 image coordinates.")
+    metres: tuple[Point, Point, Point, Point] = Field(description="The same points on the ground, (x, y) in metres.")
+
+    @model_validator(mode="after")
+    def _usable(self) -> GroundCalibration:
+        for x, y in self.image:
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise ValueError(f"image point ({x}, {y}) is outside the image: coordinates are 0-1")
+        for name, quad in (("image", self.image), ("metres", self.metres)):
+            for i in range(4):
+                (ax, ay), (bx, by), (cx, cy) = quad[i], quad[(i + 1) % 4], quad[(i + 2) % 4]
+                if abs((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)) < 1e-9:
+                    raise ValueError(f"three of the {name} points lie on one line: the four must span an area")
+        return self
+
+
 class ZoneConfig(StrictModel):
     """A polygon in 0-1 image coordinates; objects are in it when their box's bottom-centre is."""
 
     name: Slug
     kind: ZoneKind = "road"
     polygon: list[tuple[float, float]] = Field(min_length=3, description="(x, y) in 0-1 image coordinates")
+    calibration: GroundCalibration | None = Field(
+        default=None, description="Maps the zone's road surface to metres, so speeds are in km/h."
+    )
 
     @field_validator("polygon")
     @classmethod
@@ -173,8 +205,130 @@ class CongestionRuleConfig(StrictModel):
     update_interval_s: float = Field(default=30.0, gt=0, description="Most frequent update of an event.")
 
 
+class DumpingRuleConfig(StrictModel):
+    """A new object left standing in a zone (a trash pile) for ``min_static_s`` opens an event.
+
+    Found without a trained model, from a long-term and a short-term background model; regions
+    under a person or vehicle detection are not counted.
+    """
+
+    type: Literal["dumping"]
+    zone: Slug = Field(description="Name of the zone where dumping is watched.")
+    min_static_s: float = Field(default=300.0, gt=0, description="How long a new object must stand still.")
+    min_area: float = Field(default=0.002, gt=0, le=1, description="Smallest object, as a share of the zone's area.")
+    end_after_s: float = Field(default=60.0, ge=0, description="How long with no object left ends the event.")
+    interval_s: float = Field(default=1.0, gt=0, le=60, description="How often the rule looks at a frame.")
+    learn_s: float = Field(default=60.0, gt=0, description="Warm-up of the background model; nothing is reported.")
+    short_s: float = Field(default=10.0, gt=0, description="How fast a stopped object joins the short-term model.")
+    long_s: float = Field(default=600.0, gt=0, description="How fast the long-term model follows the unheld scene.")
+    forget_s: float = Field(default=3600.0, gt=0, description="An object standing this long becomes background.")
+    min_diff: float = Field(default=14.0, gt=0, le=255, description="Smallest grey-level difference that counts.")
+    noise_k: float = Field(default=4.0, gt=0, description="Threshold in standard deviations of the scene's noise.")
+    exclude_classes: list[str] = Field(
+        default=["person", *VEHICLE_CLASSES], description="Detections under which a region is not an object."
+    )
+    person_window_s: float = Field(
+        default=30.0, ge=0, description="A person near an object this long around its onset is recorded."
+    )
+    update_interval_s: float = Field(default=60.0, gt=0, description="Most frequent update of an event.")
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> DumpingRuleConfig:
+        if not self.short_s < self.min_static_s < self.forget_s:
+            raise ValueError("need short_s < min_static_s < forget_s")
+        return self
+
+
+class TrafficJamRuleConfig(StrictModel):
+    """Level of service A-F of a road zone from occupancy and speed; E or F for ``min_duration_s`` is a jam.
+
+    Occupancy is the share of the zone covered by the lower part of the vehicles' boxes (their
+    footprint on the road); speed is the median over tracked vehicles in body lengths (box
+    heights) per second, so it reads the same near and far from the camera.
+    """
+
+    type: Literal["traffic_jam"]
+    zone: Slug = Field(description="Name of the road zone the rule watches.")
+    classes: list[str] = Field(default=list(VEHICLE_CLASSES), min_length=1, description="Classes counted.")
+    occupancy_levels: tuple[float, float, float, float, float] = Field(
+        default=(0.08, 0.15, 0.25, 0.35, 0.5),
+        description="Highest occupancy (0-1) of levels A to E, increasing; above the last is F.",
+    )
+    speed_levels: tuple[float, float, float, float, float] = Field(
+        default=(2.0, 1.4, 0.9, 0.5, 0.25),
+        description="Lowest median speed (body lengths per second) of levels A to E, decreasing; below the last is F.",
+    )
+    speed_levels_kmh: tuple[float, float, float, float, float] = Field(
+        default=(32.0, 23.0, 15.0, 8.0, 4.0),
+        description="The same in km/h, used when the zone has a ground calibration.",
+    )
+    queue_occupancy: float = Field(
+        default=0.15, ge=0, le=1, description="Below this occupancy speed is ignored: a lone slow vehicle is no jam."
+    )
+    critical_occupancy: float = Field(default=0.7, gt=0, le=1, description="Level F at or above this is critical.")
+    footprint: float = Field(
+        default=0.5, gt=0, le=1, description="Share of a box's height, from its bottom, that covers the road."
+    )
+    window_s: float = Field(default=4.0, gt=0, le=60, description="Occupancy and speed are measured over this long.")
+    min_tracked: int = Field(default=2, ge=1, description="Tracked vehicles needed for the speed to count.")
+    min_duration_s: float = Field(default=60.0, ge=0, description="How long level E or F must hold.")
+    end_after_s: float = Field(default=30.0, ge=0, description="How long at level D or better ends the event.")
+    update_interval_s: float = Field(default=30.0, gt=0, description="Most frequent update when the level eases.")
+
+    @model_validator(mode="after")
+    def _ordered_levels(self) -> TrafficJamRuleConfig:
+        occupancy, speed = self.occupancy_levels, self.speed_levels
+        if occupancy[0] <= 0 or list(occupancy) != sorted(set(occupancy)):
+            raise ValueError("occupancy_levels must be positive and increasing")
+        for name, bands in (("speed_levels", speed), ("speed_levels_kmh", self.speed_levels_kmh)):
+            if bands[-1] <= 0 or list(bands) != sorted(set(bands), reverse=True):
+                raise ValueError(f"{name} must be positive and decreasing")
+        return self
+
+
+class StalledVehicleRuleConfig(StrictModel):
+    """A tracked vehicle staying put in a zone (e.g. ``no_stopping``) longer than ``max_stationary_s`` opens an event.
+
+    One event per zone lists every stalled vehicle; it ends once none is left.
+    """
+
+    type: Literal["stalled_vehicle"]
+    zone: Slug = Field(description="Name of the zone the rule watches.")
+    classes: list[str] = Field(default=list(VEHICLE_CLASSES), min_length=1, description="Classes watched.")
+    max_stationary_s: float = Field(default=60.0, gt=0, description="How long a vehicle may stay put.")
+    radius: float = Field(
+        default=0.3, gt=0, le=5, description="A vehicle stays put while within this many box heights of its spot."
+    )
+    end_after_s: float = Field(
+        default=10.0, ge=0, description="A vehicle away from its spot or unseen this long is no longer stalled."
+    )
+    update_interval_s: float = Field(default=60.0, gt=0, description="Most frequent update when only times change.")
+
+
+class FloodRuleConfig(StrictModel):
+    """Standing water over ``min_fraction`` of a zone for ``min_duration_s`` opens an event.
+
+    Water is found against a dry road the rule learns from the camera itself (no labelled data):
+    the first frames are taken as dry, so the rule needs a few minutes of a dry scene to start.
+    """
+
+    type: Literal["flood"]
+    zone: Slug = Field(description="Name of the zone (the road surface) the rule watches.")
+    min_fraction: float = Field(default=0.3, gt=0, le=1, description="Share of the zone under water that is a flood.")
+    min_duration_s: float = Field(default=60.0, ge=0, description="How long the water must stay.")
+    end_after_s: float = Field(
+        default=300.0, ge=0, description="How long below three quarters of ``min_fraction`` ends the event."
+    )
+    interval_s: float = Field(default=2.0, gt=0, description="How often the rule looks at a frame.")
+    learn_s: float = Field(default=60.0, gt=0, description="How often a dry frame is learned into the dry road.")
+    update_interval_s: float = Field(default=300.0, gt=0, description="Most frequent update of an event.")
+
+
 # One member per rule type, told apart by ``type``; a rule joins the union when it works.
-RuleConfig = Annotated[CongestionRuleConfig, Field(discriminator="type")]
+RuleConfig = Annotated[
+    CongestionRuleConfig | TrafficJamRuleConfig | StalledVehicleRuleConfig | FloodRuleConfig | DumpingRuleConfig,
+    Field(discriminator="type"),
+]
 
 
 class LineConfig(StrictModel):

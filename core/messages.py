@@ -178,6 +178,18 @@ class DetectorStatus:
     skipped_total: int = 0  # frames the detector never saw (stale or dropped)
 
 
+@dataclass(frozen=True, slots=True)
+class TrafficCount:
+    """Tracked objects of one class that crossed a counting line one way in one minute."""
+
+    camera_id: str
+    line: str
+    class_name: str
+    direction: str  # "in" (left to right seen from the line's start towards its end) or "out"
+    bucket_start_ts: float  # start of the minute, a multiple of 60
+    count: int
+
+
 class Outbox(Protocol):
     """Where a process sends its messages (a pipe to the supervisor, or a ``queue.Queue`` in tests)."""
 

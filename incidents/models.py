@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.messages import CameraState, Severity
@@ -163,6 +163,27 @@ class RecordingSegment(Base):
     size_bytes: Mapped[int]
     frames: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrafficCount(Base):
+    """Tracked objects of one class that crossed a camera's counting line one way in one minute."""
+
+    __tablename__ = "traffic_counts"
+    __table_args__ = (
+        # named by hand: the conventional name is longer than PostgreSQL's 63 characters
+        UniqueConstraint(
+            "camera_id", "line", "class_name", "direction", "bucket_start", name="uq_traffic_counts_bucket"
+        ),
+        Index("ix_traffic_counts_camera_id_bucket_start", "camera_id", "bucket_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    line: Mapped[str] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8))  # "in" or "out", as the line's configuration defines
+    bucket_start: Mapped[datetime]  # start of the minute
+    count: Mapped[int]
 
 
 class ComponentStatus(Base):

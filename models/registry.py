@@ -86,12 +86,57 @@ def verify(spec: ModelSpec, root: Path) -> list[str]:
     return problems
 
 
+EXPORT_FORMATS = {"onnx": ".onnx", "openvino": "_openvino_model"}
+EXPORT_SIZES = (320, 416, 480, 512, 640, 768, 960, 1280)
+
+
+@dataclass(frozen=True)
+class ExportVariant:
+    """``<model>@<format>[-<imgsz>]``: a registry model exported for another runtime and input size."""
+
+    base: str
+    format: str
+    imgsz: int
+
+    @property
+    def name(self) -> str:
+        """The variant's full name, as written in the camera config."""
+        return f"{self.base}@{self.format}-{self.imgsz}"
+
+
+def parse_variant(name: str) -> ExportVariant | None:
+    """The export variant ``name`` asks for, or None for a plain registry name.
+
+    Raises:
+        ModelUnavailable: for an unknown base model, format or input size (the message lists the choices).
+    """
+    if "@" not in name:
+        return None
+    base, _, variant = name.partition("@")
+    spec = get_spec(base)
+    fmt, _, size = variant.partition("-")
+    if fmt not in EXPORT_FORMATS:
+        raise ModelUnavailable(f"model {name!r}: unknown export format {fmt!r}; choose one of {sorted(EXPORT_FORMATS)}")
+    if spec.format != "pytorch":
+        raise ModelUnavailable(f"model {name!r}: only PyTorch models export; {base!r} is {spec.format}")
+    imgsz = int(size) if size.isdigit() else spec.input_size
+    if imgsz not in EXPORT_SIZES or (size and not size.isdigit()):
+        raise ModelUnavailable(f"model {name!r}: input size {size!r} is not one of {EXPORT_SIZES}")
+    return ExportVariant(base, fmt, imgsz)
+
+
 def resolve(name: str, settings: Settings) -> ResolvedModel:
     """Find verified weights for ``name``: in ``<assets>/weights``, the cache, or by download.
+
+    ``<model>@<format>-<imgsz>`` (e.g. ``yolo11n-coco-pt@onnx-320``) is that PyTorch model
+    exported for ONNX Runtime or OpenVINO at that input size, made once in the cache.
 
     Raises:
         ModelUnavailable: when no verified copy exists and downloading is off or fails.
     """
+    variant = parse_variant(name)
+    if variant is not None:
+        return export(variant, settings)
     spec = get_spec(name)
     tried: list[str] = []
     if settings.assets_dir is not None:
@@ -130,3 +175,49 @@ def _download(spec: ModelSpec, target: Path) -> ResolvedModel:
     exported = Path(YOLO(str(official)).export(**spec.export_from_official))
     exported.replace(target / spec.path)
     return ResolvedModel(spec, target / spec.path, "download+export")
+
+
+def export(variant: ExportVariant, settings: Settings) -> ResolvedModel:
+    """The exported variant from the cache, exporting it first when it is not there yet.
+
+    The export runs in a folder of the cache (ultralytics writes next to the weights it exports,
+    and the assets directory may be read-only), into a temporary name that is renamed when done.
+    """
+    base = resolve(variant.base, settings)
+    folder = settings.resolved_cache_dir / "models" / "exports" / variant.name.replace("@", "_at_")
+    stem = Path(base.spec.path).stem
+    exported = folder / f"{stem}{EXPORT_FORMATS[variant.format]}"
+    spec = _variant_spec(base.spec, variant, exported.name)
+    if exported.exists():
+        return ResolvedModel(spec, exported, "cache")
+    work = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copyfile(base.path, work / base.path.name)
+    logger.info("exporting %s to %s at %d px (once; kept in %s)", variant.base, variant.format, variant.imgsz, folder)
+    from ultralytics import YOLO  # type: ignore[attr-defined]  # heavy import only on this rare path
+
+    try:
+        made = Path(YOLO(str(work / base.path.name)).export(format=variant.format, imgsz=variant.imgsz))
+    except Exception as err:  # ultralytics raises many kinds; the caller needs one, with the reason
+        shutil.rmtree(work, ignore_errors=True)
+        raise ModelUnavailable(f"cannot export {variant.base} to {variant.format}: {err}") from err
+    folder.mkdir(parents=True, exist_ok=True)
+    made.replace(exported)
+    shutil.rmtree(work, ignore_errors=True)
+    return ResolvedModel(spec, exported, "export")
+
+
+def _variant_spec(base: ModelSpec, variant: ExportVariant, path: str) -> ModelSpec:
+    return ModelSpec(
+        name=variant.name,
+        description=f"{base.name} exported to {variant.format} at {variant.imgsz} px",
+        task=base.task,
+        format=variant.format,
+        path=path,
+        files={},
+        classes=base.classes,
+        input_size=variant.imgsz,
+        licence=base.licence,
+        official_url=base.official_url,
+    )

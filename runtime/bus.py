@@ -1,4 +1,4 @@
-"""The supervisor's consumer of worker messages: camera and detector status, events, clip results."""
+"""The supervisor's consumer of worker messages: camera and detector status, events, clip results, traffic counts."""
 
 from __future__ import annotations
 
@@ -12,13 +12,22 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.backoff import Backoff
-from core.messages import CameraStatus, ClipRequest, ClipResult, DetectorStatus, Event, RecordingSegment
+from core.messages import (
+    CameraStatus,
+    ClipRequest,
+    ClipResult,
+    DetectorStatus,
+    Event,
+    RecordingSegment,
+    TrafficCount,
+)
 from incidents.cameras import record_status
 from incidents.components import record_detector_status
 from incidents.db import session_scope
 from incidents.health import HealthMonitor
 from incidents.recorder import IncidentRecorder
 from incidents.recordings import index_segment
+from incidents.traffic import add_traffic_count
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +144,9 @@ class BusConsumer:
                 record_detector_status(message, session=session)
         elif isinstance(message, RecordingSegment):
             self._index(message)
+        elif isinstance(message, TrafficCount):
+            with session_scope(self.sessions) as session:
+                add_traffic_count(message, session=session)
         else:
             logger.warning("unknown message on the bus: %r", type(message))
 

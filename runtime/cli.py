@@ -18,7 +18,7 @@ from core.config import AppConfig
 from core.config_loader import load_config
 from core.errors import ConfigError, MataKotaError
 from core.logging import setup_logging
-from core.settings import Settings
+from core.settings import Settings, prepare_ultralytics
 
 logger = logging.getLogger("matakota")
 
@@ -34,7 +34,11 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check camera configuration files.", no_args_is_help=True)
 models_app = typer.Typer(help="The ML model registry.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+eval_app = typer.Typer(
+    help="Measure analytics on the real labelled data in the assets directory.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Camera configuration file.", dir_okay=False)]
 HostOption = Annotated[str, typer.Option(help="Address the API listens on.")]
@@ -58,6 +62,31 @@ def config_validate(
     typer.echo(f"{path}: OK ({len(config.cameras)} camera(s), {len(config.enabled_cameras)} enabled)")
 
 
+@eval_app.command("flood")
+def eval_flood(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Folder of frames and water masks; default: eval/flood-cctv-watsen in the assets."),
+    ] = None,
+) -> None:
+    """Measure the water model on labelled CCTV frames: frame-level precision, recall, F1 and mask IoU."""
+    from analytics.evaluation.flood import DATASET, evaluate_flood, report
+
+    folder = data
+    if folder is None:
+        assets_dir = Settings().assets_dir
+        if assets_dir is None:
+            typer.echo("error: no assets directory: set CCTV_ASSETS_DIR or pass --data", err=True)
+            raise typer.Exit(2)
+        folder = assets_dir / DATASET
+    try:
+        evaluation = evaluate_flood(folder)
+    except FileNotFoundError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(report(evaluation))
+
+
 @models_app.command("list")
 def models_list() -> None:
     """List the registry's models and whether verified weights are available here."""
@@ -69,6 +98,31 @@ def models_list() -> None:
         if settings.assets_dir is not None and not verify(spec, settings.assets_dir / "weights"):
             where = f"verified in {settings.assets_dir / 'weights' / spec.path}"
         typer.echo(f"{spec.name:28} {spec.format:9} {spec.licence:10} {where}")
+
+
+@models_app.command("export")
+def models_export(
+    model: Annotated[str, typer.Argument(help="A PyTorch model of the registry, e.g. yolo11n-coco-pt.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx (ONNX Runtime) or openvino.")] = "openvino",
+    imgsz: Annotated[int, typer.Option(help="Input size: 320, 416, 480, 512, 640, 768, 960 or 1280.")] = 640,
+) -> None:
+    """Export a model for another runtime and input size, into the cache (once).
+
+    It prints the name to put in a camera's `detect.model`, e.g. `yolo11n-coco-pt@onnx-320`.
+    """
+    from core.errors import ModelUnavailable
+    from models.registry import resolve
+
+    settings = Settings()
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    prepare_ultralytics(settings)
+    name = f"{model}@{fmt}-{imgsz}"
+    try:
+        resolved = resolve(name, settings)
+    except ModelUnavailable as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"{name}: {resolved.path} ({resolved.source})")
 
 
 @app.command()

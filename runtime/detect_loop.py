@@ -10,6 +10,7 @@ import threading
 import time
 
 from analytics.detector import Detector
+from analytics.motion import MotionGate
 from analytics.pipeline import CameraAnalytics
 from core.config import AppConfig
 from core.messages import DetectorStatus, Frame, Outbox
@@ -46,6 +47,11 @@ class DetectLoop:
             self.detectors[name] = Detector(model.path, task=model.spec.task)
             self.detectors[name].warm_up()
         self.analytics = {cid: CameraAnalytics(c) for cid, c in self.cameras.items()}
+        self.motion = {
+            cid: MotionGate(min_changed_fraction=c.detect.motion_min_changed, max_skip_s=c.detect.motion_max_skip_s)
+            for cid, c in self.cameras.items()
+            if c.detect.motion_gating
+        }
         self._processed = dict.fromkeys(self.cameras, 0)
         self._inference_ms = 0.0
         self._last_summary = time.monotonic()
@@ -81,13 +87,23 @@ class DetectLoop:
         """Detect on one frame and send its events up."""
         camera = self.cameras[frame.camera_id]
         detector = self.detectors[camera.detect.model]
-        detections = detector.detect([frame.image], imgsz=camera.detect.imgsz, confidence=camera.detect.confidence)[0]
-        self._inference_ms += detector.last_inference_ms
-        self._processed[frame.camera_id] += 1
-        self._health[camera.detect.model].add(detector.last_inference_ms)
+        gate = self.motion.get(frame.camera_id)
+        if gate is not None and not gate.needs_detection(frame.image, frame.captured_ts) and gate.last is not None:
+            detections = gate.last  # nothing moved since the detector last looked: its answer still holds
+        else:
+            detections = detector.detect([frame.image], imgsz=camera.detect.imgsz, confidence=camera.detect.confidence)[
+                0
+            ]
+            if gate is not None:
+                gate.detected(frame.image, detections, frame.captured_ts)
+            self._inference_ms += detector.last_inference_ms
+            self._processed[frame.camera_id] += 1
+            self._health[camera.detect.model].add(detector.last_inference_ms)
         for event in self.analytics[frame.camera_id].process(frame, detections):
             logger.info("%s: %s %s in %s (%s)", event.camera_id, event.kind, event.phase, event.zone, event.severity)
             self.bus.put(event)
+        for count in self.analytics[frame.camera_id].take_counts(frame.captured_ts):
+            self.bus.put(count)
 
     def _summary(self) -> None:
         now = time.monotonic()
@@ -96,7 +112,11 @@ class DetectLoop:
         total = sum(self._processed.values())
         if total:
             per_camera = ", ".join(f"{k} {v / (now - self._last_summary):.1f}/s" for k, v in self._processed.items())
-            logger.info("analytics: %d frames, %.1f ms per frame (%s)", total, self._inference_ms / total, per_camera)
+            spared = sum(gate.skipped for gate in self.motion.values())
+            logger.info(
+                "analytics: %d frames detected, %.1f ms per frame (%s); %d frames spared by motion gating so far",
+                total, self._inference_ms / total, per_camera, spared,
+            )  # fmt: skip
         self._processed = dict.fromkeys(self._processed, 0)
         self._inference_ms = 0.0
         self._last_summary = now

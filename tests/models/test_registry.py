@@ -42,3 +42,39 @@ def test_a_corrupt_copy_is_not_used(tmp_path: Path, assets_dir: Path) -> None:
 def test_unknown_model_names_list_the_known_ones(settings: Settings) -> None:
     with pytest.raises(ModelUnavailable, match=r"the registry has: .*yolo11n-int8-openvino"):
         resolve("yolov99", settings)
+
+
+@pytest.mark.weights
+@pytest.mark.parametrize(("fmt", "imgsz"), [("onnx", 320), ("openvino", 416)])
+def test_an_export_variant_is_made_once_in_the_cache_and_detects(
+    settings: Settings, assets_dir: Path, fmt: str, imgsz: int
+) -> None:
+    import av
+
+    from analytics.detector import Detector
+
+    name = f"yolo11n-coco-pt@{fmt}-{imgsz}"
+    made = resolve(name, settings)
+    assert made.source == "export" and made.spec.input_size == imgsz and made.spec.format == fmt
+    assert made.path.is_relative_to(settings.resolved_cache_dir)  # never next to the read-only weights
+    assert not (assets_dir / "weights" / made.path.name).exists()
+    again = resolve(name, settings)
+    assert again.source == "cache" and again.path == made.path
+    with av.open(str(assets_dir / "footage" / "bgslibrary-video02.avi")) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    counts = Detector(made.path).detect([frame], imgsz=imgsz)[0].count_by_class()
+    assert counts.get("car", 0) >= 3, counts  # the traffic scene's cars, through ONNX Runtime / OpenVINO
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("yolo11n-coco-pt@tflite-320", "unknown export format 'tflite'"),
+        ("yolo11n-coco-pt@onnx-333", "input size '333' is not one of"),
+        ("yolo11n-int8-openvino@onnx-320", "only PyTorch models export"),
+        ("nosuch@onnx-320", "unknown model 'nosuch'"),
+    ],
+)
+def test_bad_export_variants_are_refused_with_the_reason(settings: Settings, name: str, message: str) -> None:
+    with pytest.raises(ModelUnavailable, match=message):
+        resolve(name, settings)

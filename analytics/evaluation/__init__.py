@@ -1,0 +1,1 @@
+"""Measurements of the analytics against real labelled data in the assets directory."""
