@@ -118,7 +118,8 @@ def test_lines_across_a_real_motorway_count_each_carriageway_in_its_direction(
 
 
 def test_a_camera_without_lines_or_tracking_rules_is_not_tracked() -> None:
-    camera = load_config(ROOT / "camera_config.yaml").camera("sudirman_charitas")
+    camera = load_config(ROOT / "camera_config.yaml").camera("air_mancur")
+    assert not camera.lines and all(rule.type == "congestion" for rule in camera.rules)
     analytics = CameraAnalytics(camera)
     assert analytics.tracker is None and analytics.lines is None
     assert analytics.take_counts(START_TS) == []

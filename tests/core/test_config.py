@@ -212,3 +212,23 @@ def test_counting_lines_are_checked_like_zones() -> None:
         "line names must be unique (repeated: stop_line)" in i
         for i in _errors(VALID.replace("    zones:\n", twice + "    zones:\n"))
     )
+
+
+def test_every_yaml_example_of_the_readme_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fragment is checked as the part of a camera it shows (a whole file, a camera, or its keys)."""
+    monkeypatch.setenv("CAM_PASSWORD", "x")
+    blocks = (ROOT / "README.md").read_text().split("```yaml\n")[1:]
+    head = "cameras:\n  - id: example\n    name: Example\n    inputs: [{url: rtsp://10.0.0.1/a, roles: [detect]}]\n"
+    head += "    location: {lat: -2.98, lon: 104.76}\n"
+    checked = 0
+    for block in (b.split("```", 1)[0] for b in blocks):
+        body = textwrap.dedent(block)
+        if body.startswith("cameras:"):
+            text = body
+        elif body.startswith("- id:"):
+            text = "cameras:\n" + textwrap.indent(body, "  ")
+        else:
+            text = head + textwrap.indent(body, "    ")
+        assert parse_config(text).cameras, text
+        checked += 1
+    assert checked >= 3
