@@ -91,9 +91,9 @@ class DetectLoop:
         if gate is not None and not gate.needs_detection(frame.image, frame.captured_ts) and gate.last is not None:
             detections = gate.last  # nothing moved since the detector last looked: its answer still holds
         else:
-            detections = detector.detect([frame.image], imgsz=camera.detect.imgsz, confidence=camera.detect.confidence)[
-                0
-            ]
+            (detections,) = detector.detect(
+                [frame.image], imgsz=camera.detect.imgsz, confidence=camera.detect.confidence
+            )
             if gate is not None:
                 gate.detected(frame.image, detections, frame.captured_ts)
             self._inference_ms += detector.last_inference_ms
