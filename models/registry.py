@@ -134,6 +134,8 @@ def resolve(name: str, settings: Settings) -> ResolvedModel:
     Raises:
         ModelUnavailable: when no verified copy exists and downloading is off or fails.
     """
+    if _looks_like_a_path(name):
+        return _local(Path(name).expanduser())
     variant = parse_variant(name)
     if variant is not None:
         return export(variant, settings)
@@ -175,6 +177,33 @@ def _download(spec: ModelSpec, target: Path) -> ResolvedModel:
     exported = Path(YOLO(str(official)).export(**spec.export_from_official))
     exported.replace(target / spec.path)
     return ResolvedModel(spec, target / spec.path, "download+export")
+
+
+LOCAL_SUFFIXES = (".pt", ".onnx")
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return "/" in name or name.endswith(LOCAL_SUFFIXES) or name.endswith("_openvino_model")
+
+
+def _local(path: Path) -> ResolvedModel:
+    """Weights given by path (e.g. a model trained with ``matakota models train``), used as they are."""
+    if not path.exists():
+        raise ModelUnavailable(f"model file {path} does not exist")
+    fmt = {".pt": "pytorch", ".onnx": "onnx"}.get(path.suffix, "openvino")
+    spec = ModelSpec(
+        name=str(path),
+        description="local weights given by path",
+        task="detect",
+        format=fmt,
+        path=path.name,
+        files={},
+        classes="as stored in the weights",
+        input_size=640,
+        licence="as the weights' own",
+        official_url="",
+    )
+    return ResolvedModel(spec, path, "local")
 
 
 def export(variant: ExportVariant, settings: Settings) -> ResolvedModel:

@@ -125,6 +125,59 @@ def models_export(
     typer.echo(f"{name}: {resolved.path} ({resolved.source})")
 
 
+@models_app.command("dataset")
+def models_dataset(
+    root: Annotated[Path, typer.Argument(help="Folder with train/, valid/ (or val/), test/: images/ and labels/.")],
+    names: Annotated[str, typer.Option(help="Class names in class-id order, comma-separated, e.g. organic,recycling.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for data.yaml; default: <cache>/datasets/<ROOT>.")] = None,
+) -> None:
+    """Check a YOLO-format dataset (every image has a label, ids match the names) and write its data.yaml.
+
+    The dataset itself is only read, so it may lie in a read-only folder; the yaml points at it.
+    """
+    from models.datasets import DatasetError, make_data_yaml
+
+    settings = Settings()
+    try:
+        made = make_data_yaml(root, out or settings.resolved_cache_dir / "datasets" / root.name, names.split(","))
+    except DatasetError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(str(made))
+
+
+@models_app.command("train")
+def models_train(
+    data: Annotated[Path, typer.Option(help="The dataset's data.yaml (train and val image folders, names).")],
+    name: Annotated[str, typer.Option(help="Run name (a-z, 0-9, '_', '-'); the run's folder.")],
+    model: Annotated[str, typer.Option(help="A PyTorch detector of the registry.")] = "yolo11n-coco-pt",
+    epochs: Annotated[int, typer.Option(help="Passes over the training images.", min=1)] = 50,
+    imgsz: Annotated[int, typer.Option(help="Training image size in pixels, a multiple of 32.", min=32)] = 640,
+    batch: Annotated[int, typer.Option(help="Images per step.", min=1)] = 8,
+    out: Annotated[Path | None, typer.Option(help="Folder for runs; default: <cache>/training.")] = None,
+) -> None:
+    """Fine-tune a registry model on a YOLO-format dataset, on the CPU; print the best weights and metrics.
+
+    Everything (a copy of the base weights, weights/best.pt, results.csv) goes to <out>/<name>.
+
+    The same name again replaces that run. `matakota models dataset` writes a data.yaml.
+    """
+    from models.training import TrainingFailed, train
+
+    settings = Settings()
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    prepare_ultralytics(settings)
+    try:
+        result = train(model, data, epochs=epochs, imgsz=imgsz, batch=batch, name=name, settings=settings, out_dir=out)
+    except TrainingFailed as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    except MataKotaError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(result.summary())
+
+
 @app.command()
 def run(
     config: ConfigOption = Path("camera_config.yaml"),

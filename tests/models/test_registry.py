@@ -78,3 +78,11 @@ def test_an_export_variant_is_made_once_in_the_cache_and_detects(
 def test_bad_export_variants_are_refused_with_the_reason(settings: Settings, name: str, message: str) -> None:
     with pytest.raises(ModelUnavailable, match=message):
         resolve(name, settings)
+
+
+def test_weights_given_by_path_are_used_as_they_are(settings: Settings, assets_dir: Path, tmp_path: Path) -> None:
+    spec = get_spec("yolo11n-coco-pt")
+    local = resolve(str(assets_dir / "weights" / spec.path), settings)
+    assert local.source == "local" and local.spec.format == "pytorch" and local.path.is_file()
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        resolve(str(tmp_path / "best.pt"), settings)
