@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
+from analytics.rules.persistence import Persistence, Transition
 from core.config import CongestionRuleConfig
 from core.messages import EventPhase, Severity
 
@@ -34,8 +35,7 @@ class CongestionRule:
     def __init__(self, config: CongestionRuleConfig) -> None:
         self.config = config
         self.zone = config.zone
-        self._above_since: float | None = None
-        self._below_since: float | None = None
+        self._held = Persistence(config.min_duration_s, config.end_after_s, DIP_TOLERANCE_S)
         self._active: _Active | None = None
 
     def process(self, frame: RuleInput) -> list[RuleEvent]:
@@ -43,37 +43,22 @@ class CongestionRule:
         now_ts = frame.now_ts
         vehicles = frame.in_zone.of_classes(self.config.classes)
         count = len(vehicles)
-        if count >= self.config.min_vehicles:
-            self._below_since = None
-            if self._above_since is None:
-                self._above_since = now_ts
-        elif self._below_since is None:
-            self._below_since = now_ts
+        transition = self._held.update(now_ts, count >= self.config.min_vehicles)
+        if transition == Transition.START:
+            assert self._held.since is not None
+            self._active = _Active(self._held.since, count, self._severity(count), now_ts, count)
+            return [self._event(EventPhase.START, now_ts, count, vehicles)]
         if self._active is None:
-            return self._maybe_start(now_ts, count, vehicles)
+            return []
+        if transition == Transition.END:
+            event = self._event(EventPhase.END, now_ts, count, vehicles)
+            self._active = None
+            return [event]
         return self._follow(now_ts, count, vehicles)
-
-    def _maybe_start(self, now_ts: float, count: int, vehicles: Detections) -> list[RuleEvent]:
-        if self._above_since is None:
-            return []
-        if self._below_since is not None:
-            if now_ts - self._below_since > DIP_TOLERANCE_S:
-                self._above_since = None
-            return []
-        if now_ts - self._above_since < self.config.min_duration_s:
-            return []
-        severity = self._severity(count)
-        self._active = _Active(self._above_since, count, severity, now_ts, count)
-        return [self._event(EventPhase.START, now_ts, count, vehicles)]
 
     def _follow(self, now_ts: float, count: int, vehicles: Detections) -> list[RuleEvent]:
         active = self._active
         assert active is not None
-        if self._below_since is not None and now_ts - self._below_since >= self.config.end_after_s:
-            event = self._event(EventPhase.END, now_ts, count, vehicles)
-            self._active = None
-            self._above_since = None
-            return [event]
         active.peak = max(active.peak, count)
         severity = self._severity(count)
         escalated = severity.rank > active.severity.rank

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from analytics.flood import WaterModel, WaterModelParams
 from analytics.rules.base import RuleEvent, RuleInput
+from analytics.rules.persistence import Persistence, Transition
 from core.config import FloodRuleConfig
 from core.messages import EventPhase, Severity
 
@@ -60,8 +61,7 @@ class FloodRule:
         self.zone = config.zone
         self.interval_s: float | None = config.interval_s
         self.water = water or ZoneWater(WaterModelParams(learn_s=config.learn_s))
-        self._above_since: float | None = None
-        self._below_since: float | None = None
+        self._held = Persistence(config.min_duration_s, config.end_after_s, DIP_TOLERANCE_S)
         self._active: _Active | None = None
 
     def process(self, frame: RuleInput) -> list[RuleEvent]:
@@ -69,36 +69,22 @@ class FloodRule:
         now_ts = frame.now_ts
         fraction = self.water.measure(frame)
         limit = self.config.min_fraction * (RELEASE_RATIO if self._active else 1.0)
-        if fraction >= limit:
-            self._below_since = None
-            if self._above_since is None:
-                self._above_since = now_ts
-        elif self._below_since is None:
-            self._below_since = now_ts
+        transition = self._held.update(now_ts, fraction >= limit)
+        if transition == Transition.START:
+            assert self._held.since is not None
+            self._active = _Active(self._held.since, fraction, _severity(fraction), now_ts, fraction)
+            return [self._event(EventPhase.START, now_ts, fraction)]
         if self._active is None:
-            return self._maybe_start(now_ts, fraction)
+            return []
+        if transition == Transition.END:
+            event = self._event(EventPhase.END, now_ts, fraction)
+            self._active = None
+            return [event]
         return self._follow(now_ts, fraction)
-
-    def _maybe_start(self, now_ts: float, fraction: float) -> list[RuleEvent]:
-        if self._above_since is None:
-            return []
-        if self._below_since is not None:
-            if now_ts - self._below_since > DIP_TOLERANCE_S:
-                self._above_since = None
-            return []
-        if now_ts - self._above_since < self.config.min_duration_s:
-            return []
-        self._active = _Active(self._above_since, fraction, _severity(fraction), now_ts, fraction)
-        return [self._event(EventPhase.START, now_ts, fraction)]
 
     def _follow(self, now_ts: float, fraction: float) -> list[RuleEvent]:
         active = self._active
         assert active is not None
-        if self._below_since is not None and now_ts - self._below_since >= self.config.end_after_s:
-            event = self._event(EventPhase.END, now_ts, fraction)
-            self._active = None
-            self._above_since = None
-            return [event]
         active.peak = max(active.peak, fraction)
         severity = _severity(fraction)
         escalated = severity.rank > active.severity.rank

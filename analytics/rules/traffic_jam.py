@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
+from analytics.rules.persistence import Persistence, Transition
 from analytics.zones import Zone
 from core.config import TrafficJamRuleConfig
 from core.messages import EventPhase, Severity
@@ -185,8 +186,7 @@ class TrafficJamRule:
         self.zone = config.zone
         self._tracks: _Tracks | None = None  # made on the first frame, which brings the zone's calibration
         self._occupancy: deque[tuple[float, float]] = deque()
-        self._jam_since: float | None = None
-        self._clear_since: float | None = None
+        self._held = Persistence(config.min_duration_s, config.end_after_s, DIP_TOLERANCE_S)
         self._active: _Active | None = None
         self.reading: Reading | None = None  # the latest frame's, for anyone watching the zone live
 
@@ -194,14 +194,20 @@ class TrafficJamRule:
         """Update the rule with the frame's vehicles."""
         now_ts = frame.now_ts
         measure = self.reading = self._measure(frame)
-        if LEVELS.index(measure.level) >= JAM:
-            self._clear_since = None
-            if self._jam_since is None:
-                self._jam_since = now_ts
-        elif self._clear_since is None:
-            self._clear_since = now_ts
+        transition = self._held.update(now_ts, LEVELS.index(measure.level) >= JAM)
+        if transition == Transition.START:
+            assert self._held.since is not None
+            severity = self._severity(measure)
+            self._active = _Active(self._held.since, measure.level, measure.level, severity, now_ts)
+            return [self._event(EventPhase.START, now_ts, measure)]
         if self._active is None:
-            return self._maybe_start(now_ts, measure)
+            return []
+        if transition == Transition.END:
+            event = self._event(EventPhase.END, now_ts, measure)
+            self._active = None
+            return [event]
+        if self._held.gone_since is not None:
+            return []  # clearing: no updates while the level is D or better
         return self._follow(now_ts, measure)
 
     def _measure(self, frame: RuleInput) -> Reading:
@@ -225,29 +231,9 @@ class TrafficJamRule:
         level = level_of(occupancy, speed, self.config, kmh=kmh)
         return Reading(level, occupancy, speed, "km/h" if kmh else "body lengths/s", len(speeds), vehicles)
 
-    def _maybe_start(self, now_ts: float, measure: Reading) -> list[RuleEvent]:
-        if self._jam_since is None:
-            return []
-        if self._clear_since is not None:
-            if now_ts - self._clear_since > DIP_TOLERANCE_S:
-                self._jam_since = None
-            return []
-        if now_ts - self._jam_since < self.config.min_duration_s:
-            return []
-        severity = self._severity(measure)
-        self._active = _Active(self._jam_since, measure.level, measure.level, severity, now_ts)
-        return [self._event(EventPhase.START, now_ts, measure)]
-
     def _follow(self, now_ts: float, measure: Reading) -> list[RuleEvent]:
         active = self._active
         assert active is not None
-        if self._clear_since is not None:
-            if now_ts - self._clear_since < self.config.end_after_s:
-                return []
-            event = self._event(EventPhase.END, now_ts, measure)
-            self._active = None
-            self._jam_since = None
-            return [event]
         severity = self._severity(measure)
         escalated = severity.rank > active.severity.rank or measure.level > active.level
         due = now_ts - active.last_update_ts >= self.config.update_interval_s

@@ -1,0 +1,58 @@
+"""When a condition has held long enough to start an event, and been gone long enough to end it.
+
+Shared by the rules whose events follow one yes/no condition (a count at or above a threshold,
+water over a share of the zone, a level of service of E or F): one noisy frame never opens or
+closes an incident.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Transition(StrEnum):
+    """What an update changed."""
+
+    START = "start"
+    END = "end"
+
+
+class Persistence:
+    """Start after ``min_duration_s`` of the condition, end after ``end_after_s`` without it.
+
+    Before a start, a gap of at most ``dip_tolerance_s`` (a vehicle missed for a frame or two)
+    does not restart the clock; a longer one does. ``since`` is when the condition began: the
+    event's start time.
+    """
+
+    def __init__(self, min_duration_s: float, end_after_s: float, dip_tolerance_s: float) -> None:
+        self.min_duration_s = min_duration_s
+        self.end_after_s = end_after_s
+        self.dip_tolerance_s = dip_tolerance_s
+        self.since: float | None = None
+        self.gone_since: float | None = None
+        self.active = False
+
+    def update(self, now_ts: float, holds: bool) -> Transition | None:
+        """Feed whether the condition holds at ``now_ts``; returns a start or an end when one happens."""
+        if holds:
+            self.gone_since = None
+            if self.since is None:
+                self.since = now_ts
+        elif self.gone_since is None:
+            self.gone_since = now_ts
+        if self.active:
+            if self.gone_since is not None and now_ts - self.gone_since >= self.end_after_s:
+                self.active, self.since = False, None
+                return Transition.END
+            return None
+        if self.since is None:
+            return None
+        if self.gone_since is not None:
+            if now_ts - self.gone_since > self.dip_tolerance_s:
+                self.since = None
+            return None
+        if now_ts - self.since < self.min_duration_s:
+            return None
+        self.active = True
+        return Transition.START
