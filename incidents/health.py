@@ -44,6 +44,7 @@ class Health:
     state: CameraState
     reason: str | None
     since_ts: float
+    silent: bool = False  # judged by the monitor itself: the worker's reports stopped
 
 
 class HealthMonitor:
@@ -77,11 +78,11 @@ class HealthMonitor:
         last = self._last.get(camera_id)
         if last is None:
             if now_ts - self.started_ts > STATUS_STALE_AFTER_S:
-                return Health(CameraState.OFFLINE, f"no status report since the service started: {NOT_REPORTING}",
-                              self.started_ts)  # fmt: skip
+                reason = f"no status report since the service started: {NOT_REPORTING}"
+                return Health(CameraState.OFFLINE, reason, self.started_ts, silent=True)
             return Health(CameraState.STARTING, "waiting for its worker", self.started_ts)
         if now_ts - last.at_ts > STATUS_STALE_AFTER_S:
-            return Health(CameraState.OFFLINE, NOT_REPORTING, last.at_ts)
+            return Health(CameraState.OFFLINE, NOT_REPORTING, last.at_ts, silent=True)
         return Health(last.state, last.reason, last.since_ts)
 
     def check(self, *, session: Session, now_ts: float | None = None) -> None:
@@ -99,7 +100,7 @@ class HealthMonitor:
         }
         for camera in self.cameras.values():
             health = self.current(camera.id, now_ts)
-            if health.reason is not None and health.reason.endswith(NOT_REPORTING):
+            if health.silent:
                 self._enter(camera.id, health.state, health.reason, health.since_ts, session)
             incident = open_incidents.get(camera.id)
             # Once raised, an incident follows the camera through other down states (offline -> auth_failed).

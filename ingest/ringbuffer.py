@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +19,14 @@ class StreamParams:
     time_base_num: int
     time_base_den: int
     extradata: bytes | None
+
+    @classmethod
+    def of(cls, stream: Any) -> StreamParams:
+        """The parameters of a PyAV video stream."""
+        ctx = stream.codec_context
+        time_base = stream.time_base or Fraction(1, 90000)
+        extradata = bytes(ctx.extradata) if ctx.extradata else None
+        return cls(ctx.name, ctx.width, ctx.height, time_base.numerator, time_base.denominator, extradata)
 
 
 @dataclass(frozen=True, slots=True)

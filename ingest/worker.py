@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -146,19 +145,6 @@ def _open(url: str, camera: CameraConfig) -> av.container.InputContainer:
     return av.open(url, options=options, timeout=timeouts)
 
 
-def _params_of(stream: av.video.stream.VideoStream) -> StreamParams:
-    ctx = stream.codec_context
-    time_base = stream.time_base or Fraction(1, 90000)
-    return StreamParams(
-        ctx.name,
-        ctx.width,
-        ctx.height,
-        time_base.numerator,
-        time_base.denominator,
-        bytes(ctx.extradata) if ctx.extradata else None,
-    )
-
-
 def _buffered(packet: av.Packet[Any], now: float, epoch: int) -> BufferedPacket | None:
     dts = packet.dts if packet.dts is not None else packet.pts
     if dts is None:
@@ -183,7 +169,7 @@ class _Recording:
         self._to_annexb: av.bitstream.BitStreamFilterContext | None = None
 
     def new_connection(self, stream: av.video.stream.VideoStream) -> int:
-        params = _params_of(stream)
+        params = StreamParams.of(stream)
         self._to_annexb = None
         if params.codec in ("h264", "hevc") and params.extradata and params.extradata[0] == 1:
             self._to_annexb = av.bitstream.BitStreamFilterContext(f"{params.codec}_mp4toannexb", stream)
@@ -211,8 +197,9 @@ class _Recording:
 
     def _keep(self, packet: av.Packet[Any], now: float) -> None:
         buffered = _buffered(packet, now, self.epoch)
-        if buffered is None or self.params is None:
+        if buffered is None:
             return
+        assert self.params is not None  # add() checked
         self.ring.append(buffered)
         if self.segments is not None:
             self.segments.add(buffered, self.params)
@@ -390,7 +377,7 @@ class CameraWorker:
     def _stream_once(self) -> None:
         with _open(self.url, self.camera) as container:
             stream = container.streams.video[0]
-            params = _params_of(stream)
+            params = StreamParams.of(stream)
             self.codec = params.codec
             rate = stream.average_rate or stream.guessed_rate
             self.nominal_fps = float(rate) if rate else None

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
-from analytics.rules.persistence import Persistence, Transition
+from analytics.rules.persistence import PeakEvent, Persistence, Transition
 from core.config import CongestionRuleConfig
 from core.messages import EventPhase, Severity
 
 KIND = "congestion"
 # Short dips below the threshold (a vehicle missed for a frame or two) do not restart the clock.
 DIP_TOLERANCE_S = 2.0
-
-
-@dataclass
-class _Active:
-    started_ts: float
-    peak: int
-    severity: Severity
-    last_update_ts: float
-    last_sent_peak: int
 
 
 class CongestionRule:
@@ -36,7 +25,7 @@ class CongestionRule:
         self.config = config
         self.zone = config.zone
         self._held = Persistence(config.min_duration_s, config.end_after_s, DIP_TOLERANCE_S)
-        self._active: _Active | None = None
+        self._active: PeakEvent | None = None
 
     def process(self, frame: RuleInput) -> list[RuleEvent]:
         """Update the rule with the detections in its zone."""
@@ -46,7 +35,7 @@ class CongestionRule:
         transition = self._held.update(now_ts, count >= self.config.min_vehicles)
         if transition == Transition.START:
             assert self._held.since is not None
-            self._active = _Active(self._held.since, count, self._severity(count), now_ts, count)
+            self._active = PeakEvent(self._held.since, count, self._severity(count), now_ts, count)
             return [self._event(EventPhase.START, now_ts, count, vehicles)]
         if self._active is None:
             return []
@@ -59,16 +48,9 @@ class CongestionRule:
     def _follow(self, now_ts: float, count: int, vehicles: Detections) -> list[RuleEvent]:
         active = self._active
         assert active is not None
-        active.peak = max(active.peak, count)
-        severity = self._severity(count)
-        escalated = severity.rank > active.severity.rank
-        due = now_ts - active.last_update_ts >= self.config.update_interval_s
-        if escalated or (due and active.peak != active.last_sent_peak):
-            active.severity = max(severity, active.severity, key=lambda s: s.rank)
-            active.last_update_ts = now_ts
-            active.last_sent_peak = active.peak
-            return [self._event(EventPhase.UPDATE, now_ts, count, vehicles)]
-        return []
+        if not active.observe(count, self._severity(count), now_ts, self.config.update_interval_s):
+            return []
+        return [self._event(EventPhase.UPDATE, now_ts, count, vehicles)]
 
     def _severity(self, count: int) -> Severity:
         ratio = count / self.config.min_vehicles

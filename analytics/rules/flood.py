@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from analytics.flood import WaterModel, WaterModelParams
 from analytics.rules.base import RuleEvent, RuleInput
-from analytics.rules.persistence import Persistence, Transition
+from analytics.rules.persistence import PeakEvent, Persistence, Transition
 from core.config import FloodRuleConfig
 from core.messages import EventPhase, Severity
 
@@ -40,15 +39,6 @@ class ZoneWater:
         return result.fraction
 
 
-@dataclass
-class _Active:
-    started_ts: float
-    peak: float
-    severity: Severity
-    last_update_ts: float
-    last_sent_peak: float
-
-
 class FloodRule:
     """Measures the water in a zone every ``interval_s``; emits START after ``min_duration_s`` at or
     above ``min_fraction``, UPDATE when the peak or severity changes (at once on escalation, else at
@@ -62,7 +52,7 @@ class FloodRule:
         self.interval_s: float | None = config.interval_s
         self.water = water or ZoneWater(WaterModelParams(learn_s=config.learn_s))
         self._held = Persistence(config.min_duration_s, config.end_after_s, DIP_TOLERANCE_S)
-        self._active: _Active | None = None
+        self._active: PeakEvent | None = None
 
     def process(self, frame: RuleInput) -> list[RuleEvent]:
         """Update the rule with the water in its zone."""
@@ -72,7 +62,7 @@ class FloodRule:
         transition = self._held.update(now_ts, fraction >= limit)
         if transition == Transition.START:
             assert self._held.since is not None
-            self._active = _Active(self._held.since, fraction, _severity(fraction), now_ts, fraction)
+            self._active = PeakEvent(self._held.since, fraction, _severity(fraction), now_ts, fraction)
             return [self._event(EventPhase.START, now_ts, fraction)]
         if self._active is None:
             return []
@@ -85,16 +75,9 @@ class FloodRule:
     def _follow(self, now_ts: float, fraction: float) -> list[RuleEvent]:
         active = self._active
         assert active is not None
-        active.peak = max(active.peak, fraction)
-        severity = _severity(fraction)
-        escalated = severity.rank > active.severity.rank
-        due = now_ts - active.last_update_ts >= self.config.update_interval_s
-        if escalated or (due and active.peak != active.last_sent_peak):
-            active.severity = max(severity, active.severity, key=lambda s: s.rank)
-            active.last_update_ts = now_ts
-            active.last_sent_peak = active.peak
-            return [self._event(EventPhase.UPDATE, now_ts, fraction)]
-        return []
+        if not active.observe(fraction, _severity(fraction), now_ts, self.config.update_interval_s):
+            return []
+        return [self._event(EventPhase.UPDATE, now_ts, fraction)]
 
     def _event(self, phase: EventPhase, now_ts: float, fraction: float) -> RuleEvent:
         active = self._active

@@ -7,7 +7,10 @@ closes an incident.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from core.messages import Severity
 
 
 class Transition(StrEnum):
@@ -56,3 +59,27 @@ class Persistence:
             return None
         self.active = True
         return Transition.START
+
+
+@dataclass
+class PeakEvent:
+    """A running event that follows the peak of one measurement (vehicles, water share) and its severity."""
+
+    started_ts: float
+    peak: float
+    severity: Severity
+    last_update_ts: float
+    last_sent_peak: float
+
+    def observe(self, value: float, severity: Severity, now_ts: float, update_interval_s: float) -> bool:
+        """Take one reading; True when an UPDATE is due: at once when the severity escalates, else at most
+        every ``update_interval_s`` when the peak changed. Severity never drops while the event runs."""
+        self.peak = max(self.peak, value)
+        escalated = severity.rank > self.severity.rank
+        due = now_ts - self.last_update_ts >= update_interval_s
+        if not (escalated or (due and self.peak != self.last_sent_peak)):
+            return False
+        self.severity = max(severity, self.severity, key=lambda s: s.rank)
+        self.last_update_ts = now_ts
+        self.last_sent_peak = self.peak
+        return True
