@@ -10,11 +10,15 @@ import numpy as np
 import numpy.typing as npt
 
 Boxes = npt.NDArray[np.float32]
+Polygon = npt.NDArray[np.float32]  # (K, 2) pixel (x, y) vertices of one instance's outline
 
 
 @dataclass(frozen=True)
 class Detections:
-    """N boxes in pixel ``xyxy`` with confidences and class ids, for an image of ``image_size`` (w, h)."""
+    """N boxes in pixel ``xyxy`` with confidences and class ids, for an image of ``image_size`` (w, h).
+
+    ``outlines`` holds each instance's polygon when a segmentation model produced them.
+    """
 
     xyxy: Boxes
     confidence: npt.NDArray[np.float32]
@@ -22,6 +26,7 @@ class Detections:
     names: Mapping[int, str]
     image_size: tuple[int, int]
     track_id: npt.NDArray[np.int64] | None = None  # set by a tracker; None when the camera is not tracked
+    outlines: tuple[Polygon, ...] | None = None  # from a segmentation model; None for a detector
     _by_name: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -30,6 +35,8 @@ class Detections:
             raise ValueError("xyxy must be (N, 4) and confidence, class_id (N,)")
         if self.track_id is not None and self.track_id.shape != (n,):
             raise ValueError("track_id must be (N,) like the boxes")
+        if self.outlines is not None and len(self.outlines) != n:
+            raise ValueError("outlines must hold one polygon per box")
         object.__setattr__(self, "_by_name", {name: i for i, name in self.names.items()})
 
     @classmethod
@@ -42,12 +49,15 @@ class Detections:
         """Convert one ``ultralytics.engine.results.Results``."""
         boxes = result.boxes
         height, width = result.orig_shape
+        masks = getattr(result, "masks", None)
+        outlines = tuple(np.asarray(p, np.float32).reshape(-1, 2) for p in masks.xy) if masks is not None else None
         return cls(
             boxes.xyxy.cpu().numpy().astype(np.float32),
             boxes.conf.cpu().numpy().astype(np.float32),
             boxes.cls.cpu().numpy().astype(np.int32),
             dict(result.names),
             (int(width), int(height)),
+            outlines=outlines,
         )
 
     def __len__(self) -> int:
@@ -56,8 +66,11 @@ class Detections:
     def filter(self, mask: npt.NDArray[np.bool_]) -> Detections:
         """The detections where ``mask`` is true."""
         tracks = self.track_id[mask] if self.track_id is not None else None
+        outlines = None
+        if self.outlines is not None:
+            outlines = tuple(p for p, keep in zip(self.outlines, mask, strict=True) if keep)
         return Detections(
-            self.xyxy[mask], self.confidence[mask], self.class_id[mask], self.names, self.image_size, tracks
+            self.xyxy[mask], self.confidence[mask], self.class_id[mask], self.names, self.image_size, tracks, outlines
         )
 
     def of_classes(self, names: Collection[str]) -> Detections:

@@ -1,6 +1,8 @@
-"""Per-camera analytics: detections → zones → rules → events (with a snapshot on every start)."""
+"""Per-camera analytics: detections → zones → rules → events (a snapshot and the raw frame on every start)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from analytics.annotate import draw, encode_jpeg
 from analytics.detections import Detections
@@ -8,17 +10,26 @@ from analytics.lines import LineCounter
 from analytics.rules import Rule, RuleEvent, RuleInput, build_rule
 from analytics.tracking import Tracker
 from analytics.zones import Zone
-from core.config import CameraConfig
-from core.messages import Event, EventPhase, Frame, TrafficCount
+from core.config import CameraConfig, ModelSlotConfig
+from core.messages import Event, EventPhase, Frame, Image, TrafficCount
+
+RAW_FRAME_QUALITY = 90  # JPEG quality of the undrawn frame kept for training datasets
+
+
+# Runs a rule's own trained model (its ``model`` slot) on a frame; the analytics process provides it.
+ModelRunner = Callable[[ModelSlotConfig, Image], Detections]
 
 
 class CameraAnalytics:
     """The zones and rules of one camera; pure apart from drawing the evidence snapshot."""
 
-    def __init__(self, camera: CameraConfig) -> None:
+    def __init__(self, camera: CameraConfig, run_model: ModelRunner | None = None) -> None:
         self.camera = camera
         self.zones = {z.name: Zone(z) for z in camera.zones}
         self.rules: list[Rule] = [build_rule(r) for r in camera.rules]
+        if run_model is None and any(rule.model is not None for rule in self.rules):
+            raise ValueError(f"{camera.id}: a rule has its own model but no model runner was given")
+        self.run_model = run_model
         self._last_run: dict[int, float] = {}
         tracked = bool(camera.lines) or any(rule.needs_tracks for rule in self.rules)
         self.tracker = Tracker(camera.detect.fps) if tracked else None
@@ -40,12 +51,15 @@ class CameraAnalytics:
             zone = self.zones[rule.zone]
             if rule.zone not in in_zone:
                 in_zone[rule.zone] = zone.filter(detections)
-            seen = RuleInput(frame.captured_ts, frame.image, detections, in_zone[rule.zone], zone)
+            own = self.run_model(rule.model, frame.image) if rule.model is not None and self.run_model else None
+            seen = RuleInput(frame.captured_ts, frame.image, detections, in_zone[rule.zone], zone, own)
             for candidate in rule.process(seen):
-                snapshot = None
+                snapshot = raw = None
                 if candidate.phase == EventPhase.START:
                     snapshot = self._snapshot(frame, detections, candidate, in_zone[rule.zone])
-                events.append(self._event(candidate, snapshot))
+                    # Undrawn and a little finer than the snapshot: what a training set needs.
+                    raw = encode_jpeg(frame.image, quality=RAW_FRAME_QUALITY)
+                events.append(self._event(candidate, snapshot, raw))
         return events
 
     def take_counts(self, now_ts: float) -> list[TrafficCount]:
@@ -61,7 +75,7 @@ class CameraAnalytics:
         drawn = draw(frame.image, detections, list(self.zones.values()), highlight_zone=event.zone, highlighted=hot)
         return encode_jpeg(drawn)
 
-    def _event(self, candidate: RuleEvent, snapshot: bytes | None) -> Event:
+    def _event(self, candidate: RuleEvent, snapshot: bytes | None, raw: bytes | None) -> Event:
         return Event(
             camera_id=self.camera.id,
             kind=candidate.kind,
@@ -73,4 +87,5 @@ class CameraAnalytics:
             title=candidate.title,
             details=candidate.details,
             snapshot_jpeg=snapshot,
+            frame_jpeg=raw,
         )

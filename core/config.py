@@ -205,15 +205,37 @@ class CongestionRuleConfig(StrictModel):
     update_interval_s: float = Field(default=30.0, gt=0, description="Most frequent update of an event.")
 
 
+class ModelSlotConfig(StrictModel):
+    """A trained model that a rule runs itself, at the rule's own interval (e.g. a city's trash detector).
+
+    ``name`` is a model of the registry (models/manifest.yaml) or a path to weights, such as those
+    ``matakota models train`` writes.
+    """
+
+    name: str = Field(
+        min_length=1, description="Registry model name, or a path to weights (.pt, .onnx, *_openvino_model)."
+    )
+    classes: list[str] | None = Field(
+        default=None, min_length=1, description="Classes that count (default: every class the model knows)."
+    )
+    confidence: float = Field(default=0.25, gt=0, lt=1, description="Minimum confidence.")
+    imgsz: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Model input size.")
+
+
 class DumpingRuleConfig(StrictModel):
     """A new object left standing in a zone (a trash pile) for ``min_static_s`` opens an event.
 
     Found without a trained model, from a long-term and a short-term background model; regions
-    under a person or vehicle detection are not counted.
+    under a person or vehicle detection are not counted. With ``model`` set, the objects are the
+    boxes of a trained trash detector instead, followed over time in the same way.
     """
 
     type: Literal["dumping"]
     zone: Slug = Field(description="Name of the zone where dumping is watched.")
+    model: ModelSlotConfig | None = Field(
+        default=None,
+        description="A trained trash detector (the `trash` slot); its boxes replace the background model's objects.",
+    )
     min_static_s: float = Field(default=300.0, gt=0, description="How long a new object must stand still.")
     min_area: float = Field(default=0.002, gt=0, le=1, description="Smallest object, as a share of the zone's area.")
     end_after_s: float = Field(default=60.0, ge=0, description="How long with no object left ends the event.")
@@ -310,10 +332,15 @@ class FloodRuleConfig(StrictModel):
 
     Water is found against a dry road the rule learns from the camera itself (no labelled data):
     the first frames are taken as dry, so the rule needs a few minutes of a dry scene to start.
+    With ``model`` set, the water is the masks of a trained segmentation model instead.
     """
 
     type: Literal["flood"]
     zone: Slug = Field(description="Name of the zone (the road surface) the rule watches.")
+    model: ModelSlotConfig | None = Field(
+        default=None,
+        description="A trained water segmentation model (`flood` slot, YOLO-seg); its masks replace the dry road.",
+    )
     min_fraction: float = Field(default=0.3, gt=0, le=1, description="Share of the zone under water that is a flood.")
     min_duration_s: float = Field(default=60.0, ge=0, description="How long the water must stay.")
     end_after_s: float = Field(
@@ -410,6 +437,12 @@ class CameraConfig(StrictModel):
         """The zone called ``name``."""
         return next(z for z in self.zones if z.name == name)
 
+    @property
+    def rule_models(self) -> list[ModelSlotConfig]:
+        """The trained models the camera's rules run themselves (their ``model`` slots)."""
+        slots = (getattr(rule, "model", None) for rule in self.rules)
+        return [slot for slot in slots if isinstance(slot, ModelSlotConfig)]
+
 
 class StorageConfig(StrictModel):
     """Limits on everything written to disk, over all cameras (whichever limit is hit first)."""
@@ -424,12 +457,33 @@ class StorageConfig(StrictModel):
     check_interval_s: float = Field(default=60.0, gt=0, description="How often retention runs.")
 
 
+class DetectorsConfig(StrictModel):
+    """The detector pool: processes that run the models for every camera, batching frames that wait together.
+
+    Measured on a 2-core CPU (``python -m bench.pipeline``), worker processes did not beat detecting
+    inside the analytics process (OpenVINO already uses both cores there), so 0 is the default; raise
+    ``workers`` on machines with more cores or an accelerator.
+    """
+
+    workers: int = Field(
+        default=0, ge=0, le=16, description="Detector processes; 0 detects inside the analytics process (no pool)."
+    )
+    batch_size: int = Field(default=4, ge=1, le=32, description="Most frames one detector call takes at once.")
+    max_wait_ms: float = Field(
+        default=5.0, ge=0, le=1000, description="How long a frame may wait for others to fill a batch."
+    )
+    timeout_s: float = Field(
+        default=5.0, gt=0, le=120, description="A frame without detections this long after it was sent is dropped."
+    )
+
+
 class AppConfig(StrictModel):
     """The whole ``camera_config.yaml``."""
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
     storage: StorageConfig = StorageConfig()
+    detectors: DetectorsConfig = DetectorsConfig()
     cameras: list[CameraConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -61,7 +61,9 @@ class Event:
     severity: Severity
     title: str
     details: dict[str, Any] = field(default_factory=dict)
-    snapshot_jpeg: bytes | None = None
+    snapshot_jpeg: bytes | None = None  # START only: the frame with zones and boxes drawn
+    frame_jpeg: bytes | None = None  # START only: the same frame undrawn, for training datasets
+    request_clip: bool = True  # START only: False when the camera sends no video (offline), so no clip can be cut
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -67,6 +67,11 @@ class EvidenceStore:
         return f"{camera_id}/{_utc_day(at)}/{incident_id}-snapshot.jpg"
 
     @staticmethod
+    def frame_relpath(camera_id: str, incident_id: int, at: datetime) -> str:
+        """``{camera_id}/{YYYY-MM-DD}/{incident_id}-frame.jpg`` (the undrawn frame); the date is ``at``'s UTC date."""
+        return f"{camera_id}/{_utc_day(at)}/{incident_id}-frame.jpg"
+
+    @staticmethod
     def clip_relpath(camera_id: str, incident_id: int, at: datetime) -> str:
         """``{camera_id}/{YYYY-MM-DD}/{incident_id}-clip.mp4``; the date is ``at``'s UTC date."""
         return f"{camera_id}/{_utc_day(at)}/{incident_id}-clip.mp4"

@@ -1,9 +1,11 @@
-"""Camera health over time: state spans, camera health incidents that resolve themselves, uptime.
+"""Camera health over time: state spans, the events of camera health incidents, uptime.
 
 The supervisor's bus consumer feeds every stored status report to :class:`HealthMonitor` and
-calls :meth:`HealthMonitor.check` every few seconds. A camera whose worker stops reporting (it
-crashed, or hangs) counts as offline from its last report, so a dead worker is a health
-incident too, not silence.
+calls :meth:`HealthMonitor.check` every few seconds; the events it returns go to the incident
+recorder like the analytics rules' (START past the camera's limit, UPDATE when the failure
+changes, END when the camera is back, which resolves the incident). A camera whose worker stops
+reporting (it crashed, or hangs) counts as offline from its last report, so a dead worker is a
+health incident too, not silence.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.config import AppConfig, CameraConfig
-from core.messages import CameraState, CameraStatus, Severity
+from core.messages import CameraState, CameraStatus, Event, EventPhase, Severity
 from incidents.cameras import STATUS_STALE_AFTER_S
-from incidents.models import OPEN_STATUSES, Camera, CameraStateSpan, Incident, IncidentStatus, ProcessExit
+from incidents.models import OPEN_STATUSES, Camera, CameraStateSpan, Incident, ProcessExit
 from incidents.types import from_ts
 
 logger = logging.getLogger(__name__)
 
 CAMERA_HEALTH_KIND = "camera_health"
+CAMERA_ZONE = "camera"  # a health incident concerns the whole camera, not a zone of its image
 REOPEN_WITHIN_S = 300.0  # a camera that fails again this soon after recovering continues its incident
+LAST_SEEN_EVERY_S = 30.0  # a standing failure refreshes its incident's last_seen_at this often, not every check
 NOT_REPORTING = "its worker stopped reporting (crashed or hung)"
 _LABELS = {
     CameraState.OFFLINE: "offline",
@@ -47,8 +51,22 @@ class Health:
     silent: bool = False  # judged by the monitor itself: the worker's reports stopped
 
 
+@dataclass(frozen=True, slots=True)
+class RaisedIncident:
+    """What the monitor needs to know of a camera's open health incident."""
+
+    started_ts: float
+    last_seen_ts: float
+    title: str
+    state: str | None
+
+
 class HealthMonitor:
-    """Keeps ``camera_state_spans`` and camera health incidents in step with the status reports."""
+    """Keeps ``camera_state_spans`` in step with the status reports and says when health incidents change.
+
+    It never writes incidents: :meth:`check` returns the events, and whoever calls it hands them
+    to the :class:`~incidents.recorder.IncidentRecorder`, the one writer of incidents.
+    """
 
     def __init__(self, config: AppConfig, clock: Callable[[], float] = time.time) -> None:
         self.cameras = {camera.id: camera for camera in config.enabled_cameras}
@@ -85,32 +103,24 @@ class HealthMonitor:
             return Health(CameraState.OFFLINE, NOT_REPORTING, last.at_ts, silent=True)
         return Health(last.state, last.reason, last.since_ts)
 
-    def check(self, *, session: Session, now_ts: float | None = None) -> None:
-        """Mark silent cameras offline; open, update and resolve camera health incidents."""
+    def check(self, *, session: Session, now_ts: float | None = None) -> list[Event]:
+        """Mark silent cameras offline; returns the events that bring the health incidents in step.
+
+        The events are judged against the incidents in the store, so an event that was lost is
+        given again at the next check. Record them once ``session`` is committed: the recorder
+        writes in its own transaction, and SQLite has one writer at a time.
+        """
         now_ts = self.clock() if now_ts is None else now_ts
-        open_incidents = {
-            incident.camera_id: incident
-            for incident in session.scalars(
-                select(Incident).where(
-                    Incident.kind == CAMERA_HEALTH_KIND,
-                    Incident.ended_at.is_(None),
-                    Incident.status.in_(OPEN_STATUSES),
-                )
-            )
-        }
+        raised = open_health_incidents(session=session)
+        events = []
         for camera in self.cameras.values():
             health = self.current(camera.id, now_ts)
             if health.silent:
                 self._enter(camera.id, health.state, health.reason, health.since_ts, session)
-            incident = open_incidents.get(camera.id)
-            # Once raised, an incident follows the camera through other down states (offline -> auth_failed).
-            long_enough = now_ts - health.since_ts >= camera.health.incident_after_s
-            if health.state.is_down and (long_enough or incident is not None):
-                self._raise(camera, health, incident, now_ts, session)
-            elif health.state.is_up and incident is not None:
-                self._resolve(camera, incident, health, now_ts)
-
-    # -- spans ------------------------------------------------------------------------------------
+            event = health_event(camera, health, raised.get(camera.id), now_ts)
+            if event is not None:
+                events.append(event)
+        return events
 
     def _enter(self, camera_id: str, state: CameraState, reason: str | None, since_ts: float, session: Session) -> None:
         span = session.scalar(
@@ -130,71 +140,88 @@ class HealthMonitor:
         session.add(CameraStateSpan(camera_id=camera_id, state=state, reason=reason, started_at=since))
         session.flush()
 
-    # -- incidents --------------------------------------------------------------------------------
 
-    def _raise(
-        self, camera: CameraConfig, health: Health, incident: Incident | None, now_ts: float, session: Session
-    ) -> None:
-        now = from_ts(now_ts)
-        title = _title(camera, health)
-        details = {"state": health.state.value, "reason": health.reason, "down_since": from_ts(health.since_ts)}
-        if incident is None:
-            incident = self._recently_resolved(camera.id, now_ts, session)
-            if incident is not None:
-                logger.warning("%s: failed again: camera health incident %d reopened", camera.id, incident.id)
-                incident.ended_at = None
-                incident.status = IncidentStatus.NEW
-                incident.details = {**incident.details, "flaps": int(incident.details.get("flaps", 0)) + 1}
-        if incident is None:
-            incident = Incident(
-                camera_id=camera.id,
-                kind=CAMERA_HEALTH_KIND,
-                zone=None,
-                severity=Severity.HIGH,
-                title=title,
-                details=_jsonable(details),
-                started_at=from_ts(health.since_ts),
-                last_seen_at=now,
-            )
-            session.add(incident)
-            session.flush()
-            logger.warning("%s: camera health incident %d: %s", camera.id, incident.id, title)
-            return
-        if incident.title != title or incident.details.get("state") != health.state.value:
-            logger.warning("%s: camera health incident %d now: %s", camera.id, incident.id, title)
-            incident.title = title
-            incident.details = {**incident.details, **_jsonable(details)}
-        if now - incident.last_seen_at > timedelta(seconds=30):
-            incident.last_seen_at = now
+# -- incidents ----------------------------------------------------------------------------------
 
-    def _recently_resolved(self, camera_id: str, now_ts: float, session: Session) -> Incident | None:
-        return session.scalar(
-            select(Incident)
-            .where(
-                Incident.camera_id == camera_id,
-                Incident.kind == CAMERA_HEALTH_KIND,
-                Incident.status == IncidentStatus.RESOLVED,
-                Incident.ended_at >= from_ts(now_ts - REOPEN_WITHIN_S),
-                Incident.details["auto_resolved"].as_boolean().is_(True),
-            )
-            .order_by(Incident.ended_at.desc())
-            .limit(1)
+
+def open_health_incidents(*, session: Session) -> dict[str, RaisedIncident]:
+    """The cameras' open health incidents (not ended, still in the operators' queue), by camera id."""
+    query = (
+        select(Incident)
+        .where(Incident.kind == CAMERA_HEALTH_KIND, Incident.zone == CAMERA_ZONE, Incident.ended_at.is_(None))
+        .where(Incident.status.in_(OPEN_STATUSES))
+        .order_by(Incident.started_at, Incident.id)  # the newest wins, as the recorder's does
+    )
+    return {
+        incident.camera_id: RaisedIncident(
+            started_ts=incident.started_at.timestamp(),
+            last_seen_ts=incident.last_seen_at.timestamp(),
+            title=incident.title,
+            state=incident.details.get("state"),
         )
+        for incident in session.scalars(query)
+        if incident.camera_id is not None
+    }
 
-    def _resolve(self, camera: CameraConfig, incident: Incident, health: Health, now_ts: float) -> None:
-        recovered = from_ts(max(health.since_ts, incident.started_at.timestamp()))
-        down_s = (recovered - incident.started_at).total_seconds()
-        incident.ended_at = recovered
-        incident.last_seen_at = max(incident.last_seen_at, recovered)
-        incident.status = IncidentStatus.RESOLVED
-        incident.details = {
-            **incident.details,
-            "auto_resolved": True,
-            "resolution": f"the camera recovered ({health.state.value}) after {down_s:.0f} s",
-            "recovered_at": recovered.isoformat(),
+
+def health_event(camera: CameraConfig, health: Health, raised: RaisedIncident | None, now_ts: float) -> Event | None:
+    """The event that brings ``camera``'s health incident in step with ``health``, or None when it is.
+
+    START once the camera has been down for its limit; UPDATE when its failure changes (an incident
+    follows the camera through other down states: offline -> auth_failed) and every
+    ``LAST_SEEN_EVERY_S`` while it lasts; END, with the downtime, when the camera is up again.
+    """
+    if health.state.is_down:
+        title = _title(camera, health)
+        details: dict[str, object] = {
+            "state": health.state.value,
+            "reason": health.reason,
+            "down_since": from_ts(health.since_ts),
         }
-        logger.info("%s: camera health incident %d resolved: back %s after %.0f s", camera.id, incident.id,
-                    health.state.value, down_s)  # fmt: skip
+        if raised is None:
+            if now_ts - health.since_ts < camera.health.incident_after_s:
+                return None
+            # Only a tampered camera (frozen, black, blurred) still sends video to cut a clip from.
+            clip = health.state == CameraState.TAMPERED
+            return _event(camera, EventPhase.START, now_ts, health.since_ts, title, details, request_clip=clip)
+        changed = title != raised.title or health.state.value != raised.state
+        if changed or now_ts - raised.last_seen_ts > LAST_SEEN_EVERY_S:
+            return _event(camera, EventPhase.UPDATE, now_ts, raised.started_ts, title, details)
+        return None
+    if health.state.is_up and raised is not None:
+        recovered_ts = max(health.since_ts, raised.started_ts)
+        down_s = recovered_ts - raised.started_ts
+        recovery: dict[str, object] = {
+            "recovered_at": from_ts(recovered_ts),
+            "down_s": round(down_s, 1),
+            "resolution": f"the camera recovered ({health.state.value}) after {down_s:.0f} s",
+        }
+        return _event(camera, EventPhase.END, recovered_ts, raised.started_ts, raised.title, recovery)
+    return None
+
+
+def _event(
+    camera: CameraConfig,
+    phase: EventPhase,
+    at_ts: float,
+    started_ts: float,
+    title: str,
+    details: Mapping[str, object],
+    *,
+    request_clip: bool = False,
+) -> Event:
+    return Event(
+        camera_id=camera.id,
+        kind=CAMERA_HEALTH_KIND,
+        zone=CAMERA_ZONE,
+        phase=phase,
+        at_ts=at_ts,
+        started_ts=started_ts,
+        severity=Severity.HIGH,
+        title=title,
+        details=_jsonable(details),
+        request_clip=request_clip,
+    )
 
 
 def _title(camera: CameraConfig, health: Health) -> str:

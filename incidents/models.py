@@ -1,4 +1,4 @@
-"""Tables of the incident store: cameras, incidents and the evidence (snapshots, clips) behind them."""
+"""Tables of the incident store: cameras, incidents, the evidence (snapshots, clips) behind them, reviews."""
 
 from __future__ import annotations
 
@@ -51,8 +51,16 @@ OPEN_STATUSES: frozenset[IncidentStatus] = frozenset(
 class EvidenceKind(StrEnum):
     """What an evidence file is."""
 
-    SNAPSHOT = "snapshot"
+    SNAPSHOT = "snapshot"  # the frame with zones and boxes drawn, for operators
+    FRAME = "frame"  # the same frame undrawn, for training datasets
     CLIP = "clip"
+
+
+class ReviewVerdict(StrEnum):
+    """An operator's verdict on whether a camera incident was real."""
+
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false_positive"
 
 
 class EvidenceStatus(StrEnum):
@@ -254,3 +262,21 @@ class Evidence(Timestamped, Base):
 
     def __repr__(self) -> str:
         return f"Evidence(id={self.id!r}, kind={self.kind!s}, status={self.status!s})"
+
+
+class IncidentReview(Base):
+    """An operator's verdict on an incident; the newest row counts, older ones are kept as history."""
+
+    __tablename__ = "incident_reviews"
+    __table_args__ = (Index("ix_incident_reviews_incident_id_reviewed_at", "incident_id", "reviewed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    verdict: Mapped[ReviewVerdict] = mapped_column(StrEnumType(ReviewVerdict), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    # Not "by" / "at": SQL keywords, reserved in the standard even where a database lets them pass.
+    reviewed_by: Mapped[str] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"IncidentReview(incident_id={self.incident_id!r}, verdict={self.verdict!s}, by={self.reviewed_by!r})"

@@ -1,4 +1,4 @@
-"""Turn analytics events into incidents with evidence, deduplicated, one transaction per event."""
+"""Turn events (analytics rules', camera health's) into incidents with evidence, deduplicated, one transaction each."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import json
 import logging
 import math
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig, CameraConfig
@@ -16,13 +18,30 @@ from core.messages import ClipRequest, ClipResult, Event, EventPhase, Severity
 from incidents.cameras import upsert_camera
 from incidents.db import session_scope
 from incidents.evidence import EvidenceStore
-from incidents.models import OPEN_STATUSES, Camera, Evidence, EvidenceKind, EvidenceStatus, Incident
+from incidents.health import CAMERA_HEALTH_KIND, REOPEN_WITHIN_S
+from incidents.models import OPEN_STATUSES, Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
 from incidents.types import from_ts
 
 logger = logging.getLogger(__name__)
 
 CLIP_NOT_DELIVERED = "clip not delivered in time"
 _MAX_TS = 32503680000.0  # year 3000: anything later is a unit mix-up (milliseconds), not a time
+AUTO_RESOLVED = "auto_resolved"  # details key: resolved by its own END, not by an operator
+FLAPS = "flaps"  # details key: times a self-resolved incident came back within its window
+
+
+@dataclass(frozen=True, slots=True)
+class KindPolicy:
+    """How the recorder treats the events of one kind."""
+
+    dedup_window_s: float  # a START this soon after the incident ended continues it
+    resolve_on_end: bool = False  # END means the trouble went away by itself (a camera recovered): resolve
+
+
+# Camera health: a camera that fails again within 5 minutes continues its incident (a flap).
+DEFAULT_POLICIES: Mapping[str, KindPolicy] = {
+    CAMERA_HEALTH_KIND: KindPolicy(dedup_window_s=REOPEN_WITHIN_S, resolve_on_end=True),
+}
 
 
 class IncidentRecorder:
@@ -39,13 +58,19 @@ class IncidentRecorder:
         config: AppConfig,
         *,
         dedup_window_s: float = 120.0,
+        policies: Mapping[str, KindPolicy] | None = None,
         clip_grace_s: float = 30.0,
     ) -> None:
         self.session_factory = session_factory
         self.store = store
         self.cameras = {camera.id: camera for camera in config.cameras}
         self.dedup_window_s = dedup_window_s
+        self.policies = {**DEFAULT_POLICIES, **(policies or {})}
         self.clip_grace_s = clip_grace_s
+
+    def policy(self, kind: str) -> KindPolicy:
+        """The policy of ``kind``: its own, or the default dedup window."""
+        return self.policies.get(kind) or KindPolicy(dedup_window_s=self.dedup_window_s)
 
     def handle_event(self, event: Event) -> ClipRequest | None:
         """Apply one event; returns the clip to ask the camera's worker for when an incident opens.
@@ -70,9 +95,7 @@ class IncidentRecorder:
             elif event.phase == EventPhase.UPDATE:
                 _apply_update(incident, event)
             else:
-                incident.ended_at = from_ts(event.at_ts)
-                incident.last_seen_at = max(incident.last_seen_at, incident.ended_at)
-                logger.info("%s: incident %d ended", event.camera_id, incident.id)
+                self._end(incident, event)
         return None
 
     def handle_clip_result(self, result: ClipResult) -> None:
@@ -112,14 +135,33 @@ class IncidentRecorder:
 
     def _start(self, event: Event, camera: CameraConfig, session: Session) -> ClipRequest | None:
         recent = self._recent_open(event, session)
-        if recent is not None:
+        if recent is None:
+            return self._open(event, camera, session)
+        if recent.status == IncidentStatus.RESOLVED:  # resolved by its own END moments ago: back again
+            flaps = int(recent.details.get(FLAPS, 0)) + 1
+            logger.warning(
+                "%s: %s again: incident %d reopened (flap %d)", event.camera_id, event.kind, recent.id, flaps
+            )
+            recent.status = IncidentStatus.NEW
+            recent.details = {**{k: v for k, v in recent.details.items() if k != AUTO_RESOLVED}, FLAPS: flaps}
+        else:
             logger.info("%s: %s/%s continues incident %d", event.camera_id, event.kind, event.zone, recent.id)
-            recent.ended_at = None
-            _apply_update(recent, event)
-            return None
-        return self._open(event, camera, session)
+        recent.ended_at = None
+        _apply_update(recent, event)
+        return None
 
-    def _open(self, event: Event, camera: CameraConfig, session: Session) -> ClipRequest:
+    def _end(self, incident: Incident, event: Event) -> None:
+        incident.ended_at = from_ts(event.at_ts)
+        incident.last_seen_at = max(incident.last_seen_at, incident.ended_at)
+        if not self.policy(event.kind).resolve_on_end or incident.status not in OPEN_STATUSES:
+            logger.info("%s: incident %d ended", event.camera_id, incident.id)
+            return
+        # The END says what resolved it (for a camera: when it recovered, after how long down).
+        incident.status = IncidentStatus.RESOLVED
+        incident.details = {**incident.details, **_json_safe(event.details), AUTO_RESOLVED: True}
+        logger.info("%s: incident %d ended and resolved itself", event.camera_id, incident.id)
+
+    def _open(self, event: Event, camera: CameraConfig, session: Session) -> ClipRequest | None:
         if session.get(Camera, camera.id) is None:
             upsert_camera(camera, session=session)  # events may come before the first sync
         started_at = from_ts(event.started_ts)
@@ -138,6 +180,10 @@ class IncidentRecorder:
         logger.info("%s: incident %d opened: %s", event.camera_id, incident.id, event.title)
         if event.snapshot_jpeg:
             self._add_snapshot(incident, camera.id, event.snapshot_jpeg)
+        if event.frame_jpeg:
+            self._add_snapshot(incident, camera.id, event.frame_jpeg, kind=EvidenceKind.FRAME)
+        if not event.request_clip:
+            return None  # no video to cut (the camera is offline): no clip that is bound to fail
 
         # The clip is centred on the moment the rule fired (the snapshot's moment), not on the
         # onset, which for a slow rule may already have left the camera's packet buffer.
@@ -168,25 +214,40 @@ class IncidentRecorder:
             path=str(self.store.path_for(relpath)),
         )
 
-    def _add_snapshot(self, incident: Incident, camera_id: str, jpeg: bytes) -> None:
-        relpath = self.store.snapshot_relpath(camera_id, incident.id, incident.started_at)
-        snapshot = Evidence(kind=EvidenceKind.SNAPSHOT, path=relpath, content_type="image/jpeg")
+    def _add_snapshot(
+        self, incident: Incident, camera_id: str, jpeg: bytes, *, kind: EvidenceKind = EvidenceKind.SNAPSHOT
+    ) -> None:
+        """Store a JPEG of the incident's start: the drawn snapshot, or the undrawn frame (``FRAME``)."""
+        name_for = self.store.frame_relpath if kind == EvidenceKind.FRAME else self.store.snapshot_relpath
+        relpath = name_for(camera_id, incident.id, incident.started_at)
+        snapshot = Evidence(kind=kind, path=relpath, content_type="image/jpeg")
         try:
             # The file is complete before the row that points at it is committed.
             self.store.write_atomic(relpath, jpeg)
         except OSError as err:
-            logger.error("%s: snapshot of incident %d not written: %s", camera_id, incident.id, err)
-            snapshot.status, snapshot.error = EvidenceStatus.FAILED, f"snapshot not written: {err}"
+            logger.error("%s: %s of incident %d not written: %s", camera_id, kind, incident.id, err)
+            snapshot.status, snapshot.error = EvidenceStatus.FAILED, f"{kind} not written: {err}"
         else:
             snapshot.status, snapshot.size_bytes = EvidenceStatus.READY, len(jpeg)
         incident.evidence.append(snapshot)
 
     def _recent_open(self, event: Event, session: Session) -> Incident | None:
-        """The open incident of the event's key that is running or ended within the dedup window."""
-        window_start = from_ts(event.started_ts - self.dedup_window_s)
+        """The open incident of the event's key that is running or ended within the dedup window.
+
+        For a kind whose END resolves it, an incident that resolved itself within the window counts
+        as open; one an operator resolved does not.
+        """
+        policy = self.policy(event.kind)
+        window_start = from_ts(event.started_ts - policy.dedup_window_s)
+        continuable: ColumnElement[bool] = Incident.status.in_(OPEN_STATUSES)
+        if policy.resolve_on_end:
+            resolved_itself = and_(
+                Incident.status == IncidentStatus.RESOLVED, Incident.details[AUTO_RESOLVED].as_boolean().is_(True)
+            )
+            continuable = or_(continuable, resolved_itself)
         return session.scalar(
             _same_key(event)
-            .where(Incident.status.in_(OPEN_STATUSES))
+            .where(continuable)
             .where(or_(Incident.ended_at.is_(None), Incident.ended_at >= window_start))
         )
 
@@ -210,7 +271,8 @@ def _apply_update(incident: Incident, event: Event) -> None:
     incident.last_seen_at = max(incident.last_seen_at, from_ts(event.at_ts))
     incident.title = event.title
     if event.details:
-        incident.details = _json_safe(event.details)
+        kept = {FLAPS: incident.details[FLAPS]} if FLAPS in incident.details else {}  # the recorder's own count
+        incident.details = {**kept, **_json_safe(event.details)}
     if Severity(event.severity).rank > Severity(incident.severity).rank:
         logger.info("%s: incident %d escalated to %s", event.camera_id, incident.id, event.severity)
         incident.severity = event.severity

@@ -1,4 +1,4 @@
-"""YOLO-format detection datasets: check image and label folders and write the ``data.yaml`` that training reads."""
+"""YOLO-format datasets (boxes, or outlines for segmentation): check image and label folders, write ``data.yaml``."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class Dataset:
     val: tuple[Path, ...]
     names: tuple[str, ...]
     images: int
-    boxes: int
+    boxes: int  # labelled objects, boxes and outlines together
+    outlines: int = 0  # of which are polygons (``class x1 y1 x2 y2 x3 y3 ...``), for segmentation
 
     def as_yaml(self) -> dict[str, Any]:
         """The ``data.yaml`` content ultralytics reads, with absolute folders and nothing else."""
@@ -69,12 +70,18 @@ def label_path(image: Path) -> Path:
 
 
 def check_split(folder: Path, classes: int) -> tuple[int, int]:
-    """Count the images and boxes of one image folder after checking every label file.
+    """Count the images and labelled objects of one image folder after checking every label file.
 
     Raises:
         DatasetError: when the folder has no images, an image has no label file, a label file has no image,
-            or a label line is not ``class x y w h`` with a known class id and coordinates in 0-1.
+            or a label line is neither ``class x y w h`` nor ``class x1 y1 x2 y2 x3 y3 ...`` with a known
+            class id and coordinates in 0-1.
     """
+    images, objects, _ = _check_split(folder, classes)
+    return images, objects
+
+
+def _check_split(folder: Path, classes: int) -> tuple[int, int, int]:
     if not folder.is_dir():
         raise DatasetError(f"image folder {folder} does not exist")
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -88,11 +95,13 @@ def check_split(folder: Path, classes: int) -> tuple[int, int]:
     orphans = sorted(p.name for p in label_folder.glob("*.txt") if p not in labels and label_folder != folder)
     if orphans:
         raise DatasetError(f"{len(orphans)} label file(s) in {label_folder} have no image, e.g. {orphans[:_SHOWN]}")
-    return len(images), sum(_check_label(label, classes) for label in sorted(labels))
+    counts = [_check_label(label, classes) for label in sorted(labels)]
+    return len(images), sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
-def _check_label(label: Path, classes: int) -> int:
-    boxes = 0
+def _check_label(label: Path, classes: int) -> tuple[int, int]:
+    """The objects of one label file, and how many of them are outlines."""
+    boxes = outlines = 0
     for number, line in enumerate(label.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -101,12 +110,17 @@ def _check_label(label: Path, classes: int) -> int:
             class_id, coords = int(fields[0]), [float(f) for f in fields[1:]]
         except (ValueError, IndexError) as err:
             raise DatasetError(f"{label}:{number}: not 'class x y w h': {line!r}") from err
-        if len(coords) != 4 or not all(0.0 <= c <= 1.0 for c in coords):
-            raise DatasetError(f"{label}:{number}: want 4 coordinates in 0-1 after the class id: {line!r}")
+        outline = len(coords) >= 6 and len(coords) % 2 == 0
+        if not (len(coords) == 4 or outline) or not all(0.0 <= c <= 1.0 for c in coords):
+            raise DatasetError(
+                f"{label}:{number}: want 4 coordinates (a box) or 3 or more x y pairs (an outline) in 0-1 "
+                f"after the class id: {line!r}"
+            )
         if not 0 <= class_id < classes:
             raise DatasetError(f"{label}:{number}: class id {class_id} but only {classes} class name(s) are given")
         boxes += 1
-    return boxes
+        outlines += int(outline)
+    return boxes, outlines
 
 
 def _split_folder(root: Path, split: str) -> Path | None:
@@ -169,16 +183,16 @@ def load_data_yaml(path: Path) -> Dataset:
     base = Path(raw.get("path") or ".")
     base = base if base.is_absolute() else (path.parent / base).resolve()
     folders: dict[str, tuple[Path, ...]] = {}
-    images = boxes = 0
+    images = boxes = outlines = 0
     for split in ("train", "val"):
         entries = raw[split] if isinstance(raw[split], list) else [raw[split]]
         if not entries or not all(isinstance(e, str) for e in entries):
             raise DatasetError(f"{path}: {split} must name one or more image folders")
         folders[split] = tuple(p if p.is_absolute() else base / p for p in map(Path, entries))
         for folder in folders[split]:
-            counted = check_split(folder, len(names))
-            images, boxes = images + counted[0], boxes + counted[1]
-    return Dataset(folders["train"], folders["val"], names, images, boxes)
+            counted = _check_split(folder, len(names))
+            images, boxes, outlines = images + counted[0], boxes + counted[1], outlines + counted[2]
+    return Dataset(folders["train"], folders["val"], names, images, boxes, outlines)
 
 
 def _names_list(path: Path, names: object) -> list[str]:

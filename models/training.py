@@ -1,4 +1,8 @@
-"""Fine-tune a registry detector on a YOLO-format dataset, on the CPU, with every output in the cache."""
+"""Fine-tune a registry detector on a YOLO-format dataset, on the CPU, with every output in the cache.
+
+``task="segment"`` trains a segmentation model (e.g. a city's water model for the flood rule's slot):
+the detector's architecture with a segmentation head, initialised from the detector's weights.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,19 @@ from models.registry import resolve
 logger = logging.getLogger(__name__)
 
 RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+TASKS = ("detect", "segment")
 _METRICS = {
-    "precision": "metrics/precision(B)",
-    "recall": "metrics/recall(B)",
-    "map50": "metrics/mAP50(B)",
-    "map50_95": "metrics/mAP50-95(B)",
+    "precision": "metrics/precision({})",
+    "recall": "metrics/recall({})",
+    "map50": "metrics/mAP50({})",
+    "map50_95": "metrics/mAP50-95({})",
 }
+
+
+def _metric_columns(task: str) -> dict[str, str]:
+    """ultralytics' result columns: of the boxes (B) for a detector, of the masks (M) for segmentation."""
+    suffix = "M" if task == "segment" else "B"
+    return {key: column.format(suffix) for key, column in _METRICS.items()}
 
 
 class TrainingError(MataKotaError):
@@ -77,6 +88,7 @@ def train(
     settings: Settings,
     out_dir: Path | None = None,
     seed: int = 0,
+    task: str = "detect",
 ) -> TrainResult:
     """Fine-tune ``model_name`` (a PyTorch detector of the registry) on the dataset of ``data_yaml``.
 
@@ -88,11 +100,19 @@ def train(
     Raises:
         DatasetError: for a missing or malformed ``data.yaml``, bad class names or unmatched labels.
         ModelUnavailable: for an unknown model or one whose weights are not here.
-        TrainingError: for bad arguments or a model that is not a PyTorch detector.
+        TrainingError: for bad arguments, a model that is not a PyTorch detector, or a segmentation run
+            on a dataset whose objects are not all outlines.
         TrainingFailed: for a failure inside the training itself.
     """
     _check_arguments(name, epochs=epochs, imgsz=imgsz, batch=batch)
+    if task not in TASKS:
+        raise TrainingError(f"unknown task {task!r}: use {' or '.join(TASKS)}")
     dataset = load_data_yaml(data_yaml)
+    if task == "segment" and dataset.outlines < dataset.boxes:
+        raise TrainingError(
+            f"{data_yaml}: {dataset.boxes - dataset.outlines} of {dataset.boxes} object(s) are boxes; "
+            "segmentation needs an outline (class x1 y1 x2 y2 x3 y3 ...) for every object"
+        )
     base = resolve(model_name, settings)
     if base.spec.format != "pytorch" or base.spec.task != "detect":
         raise TrainingError(
@@ -107,8 +127,9 @@ def train(
     data = run_dir / "data.yaml"
     data.write_text(yaml.safe_dump(dataset.as_yaml(), sort_keys=False, allow_unicode=True), encoding="utf-8")
     logger.info(
-        "training %s on %s (%d images, %d boxes, classes %s) for %d epoch(s) at %d px into %s",
+        "training %s (%s) on %s (%d images, %d objects, classes %s) for %d epoch(s) at %d px into %s",
         model_name,
+        task,
         data_yaml,
         dataset.images,
         dataset.boxes,
@@ -118,8 +139,8 @@ def train(
         run_dir,
     )
     prepare_ultralytics(settings)
-    metrics, best = _fit(weights, data, run_dir, epochs=epochs, imgsz=imgsz, batch=batch, seed=seed)
-    values = {key: float(metrics.get(column, 0.0)) for key, column in _METRICS.items()}
+    metrics, best = _fit(weights, data, run_dir, epochs=epochs, imgsz=imgsz, batch=batch, seed=seed, task=task)
+    values = {key: float(metrics.get(column, 0.0)) for key, column in _metric_columns(task).items()}
     return TrainResult(name=name, run_dir=run_dir, best=best, names=dataset.names, epochs=epochs, **values)
 
 
@@ -133,11 +154,16 @@ def _check_arguments(name: str, *, epochs: int, imgsz: int, batch: int) -> None:
 
 
 def _fit(
-    weights: Path, data: Path, run_dir: Path, *, epochs: int, imgsz: int, batch: int, seed: int
+    weights: Path, data: Path, run_dir: Path, *, epochs: int, imgsz: int, batch: int, seed: int, task: str
 ) -> tuple[dict[str, Any], Path]:
     from ultralytics import YOLO  # type: ignore[attr-defined]  # heavy: import only when training
 
-    model = YOLO(str(weights))
+    model: Any = YOLO(str(weights))
+    if task == "segment":
+        # The same architecture with a segmentation head (e.g. yolo11n.yaml -> yolo11n-seg.yaml); the
+        # backbone and neck start from the detector's weights, the mask head from scratch.
+        architecture = Path(str(model.model.yaml.get("yaml_file", "yolo11n.yaml"))).stem
+        model = YOLO(f"{architecture}-seg.yaml", task="segment").load(str(weights))
     model.add_callback("on_fit_epoch_end", _log_epoch)
     try:
         with _no_font_probe():
@@ -172,7 +198,7 @@ def _log_epoch(trainer: Any) -> None:
         "epoch %d/%d: precision %.3f  recall %.3f  mAP50 %.3f  mAP50-95 %.3f",
         trainer.epoch + 1,
         trainer.epochs,
-        *(float(metrics.get(column, 0.0)) for column in _METRICS.values()),
+        *(float(metrics.get(column, 0.0)) for column in _metric_columns(trainer.args.task).values()),
     )
 
 

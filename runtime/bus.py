@@ -134,9 +134,7 @@ class BusConsumer:
         if isinstance(message, CameraStatus):
             self._status(message)
         elif isinstance(message, Event):
-            request = self.recorder.handle_event(message)
-            if request is not None:
-                self._send_down(request)
+            self._record(message)
         elif isinstance(message, ClipResult):
             self.recorder.handle_clip_result(message)
         elif isinstance(message, DetectorStatus):
@@ -149,6 +147,21 @@ class BusConsumer:
                 add_traffic_count(message, session=session)
         else:
             logger.warning("unknown message on the bus: %r", type(message))
+
+    def check_health(self, now_ts: float | None = None) -> None:
+        """Judge every camera's health and record the events of its health incidents."""
+        if self.health is None:
+            return
+        with session_scope(self.sessions) as session:
+            events = self.health.check(session=session, now_ts=now_ts)
+        for event in events:  # after the spans are committed: the recorder writes in its own transaction
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
+        """The one place events become incidents, the rules' and camera health's alike."""
+        request = self.recorder.handle_event(event)
+        if request is not None:
+            self._send_down(request)
 
     def _index(self, segment: RecordingSegment) -> None:
         if self.recordings_dir is None:
@@ -188,9 +201,7 @@ class BusConsumer:
             expired = self.recorder.expire_pending(now)
             if expired:
                 logger.warning("%d clip(s) were not delivered in time", expired)
-            if self.health is not None:
-                with session_scope(self.sessions) as session:
-                    self.health.check(session=session, now_ts=now)
+            self.check_health(now)
         except OperationalError as err:
             logger.warning("database busy while checking clips and camera health: %s", err.orig)
         except Exception:  # loop boundary: the bus must keep consuming whatever this round did

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -20,6 +21,16 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 2000  # messages buffered in a child while the supervisor is not reading
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """A dead child's exit for people: ``signal SIGSEGV`` or ``code 1``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"code {exitcode}"
 
 
 class Uplink:

@@ -37,6 +37,7 @@ from ingest.frameslots import FrameSlots, capacity_for, default_directory
 from models.registry import resolve
 from runtime import children
 from runtime.bus import BusConsumer
+from runtime.ipc import describe_exit
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ class Supervisor:
             StartupError: with what to do about it.
         """
         _check_port_free(self.host, self.port)
-        for name in sorted({c.detect.model for c in self.config.enabled_cameras}):
+        cameras = self.config.enabled_cameras
+        models = {c.detect.model for c in cameras} | {slot.name for c in cameras for slot in c.rule_models}
+        for name in sorted(models):
             resolve(name, self.settings)  # fail now, with the reason, rather than in a child
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(self.settings.resolved_database_url)
@@ -197,7 +200,7 @@ class Supervisor:
             delay = child.backoff.next_delay_s()
             logger.error(
                 "%s exited with %s; restart %d in %.1f s",
-                child.name, _describe_exit(process.exitcode), child.restarts + 1, delay,
+                child.name, describe_exit(process.exitcode), child.restarts + 1, delay,
             )  # fmt: skip
             self._record_exit(child, process.exitcode, ran_s, delay)
             process.join(0)
@@ -272,15 +275,6 @@ class Supervisor:
             slots.unlink()
         shutil.rmtree(self.run_dir, ignore_errors=True)
         logger.info("stopped")
-
-
-def _describe_exit(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        try:
-            return f"signal {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"signal {-exitcode}"
-    return f"code {exitcode}"
 
 
 def _check_port_free(host: str, port: int) -> None:

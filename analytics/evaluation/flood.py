@@ -83,19 +83,20 @@ def evaluate_flood(data_dir: Path, params: WaterModelParams | None = None) -> Fl
         params: the water model's parameters (default: the shipped ones).
     """
     model = WaterModel(params)
-    results = [_frame(model, path) for path in _frames_in_time_order(data_dir)]
+    results = [_frame(model, path) for path in frames_in_time_order(data_dir)]
     even, odd = results[0::2], results[1::2]
-    tuned = max(_candidate_thresholds(even), key=lambda t: (_scores("even", even, t).f1, -t))
+    tuned = max(_candidate_thresholds(even), key=lambda t: (scores("even", even, t).f1, -t))
     return FloodEvaluation(
         frames=results,
-        fixed=_scores("all", results, DEFAULT_THRESHOLD),
+        fixed=scores("all", results, DEFAULT_THRESHOLD),
         tuned_threshold=tuned,
-        tuned_on_even=_scores("even (tuning)", even, tuned),
-        tuned_on_odd=_scores("odd (held out)", odd, tuned),
+        tuned_on_even=scores("even (tuning)", even, tuned),
+        tuned_on_odd=scores("odd (held out)", odd, tuned),
     )
 
 
-def _frames_in_time_order(data_dir: Path) -> list[Path]:
+def frames_in_time_order(data_dir: Path) -> list[Path]:
+    """The dataset's frames (not their masks), oldest first."""
     frames = [p for p in data_dir.glob("*.tiff") if not p.stem.endswith("_mask") and _NAME.match(p.stem)]
     if not frames:
         raise FileNotFoundError(f"no frames in {data_dir}")
@@ -109,7 +110,8 @@ def _timestamp(stem: str) -> float:
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
-def _read(path: Path, flags: int) -> Image | None:
+def read(path: Path, flags: int) -> Image | None:
+    """One image of the dataset, or None when it cannot be read."""
     # The WATSEN tiffs carry a private tag libtiff warns about on every read; the pixels are sound.
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -121,8 +123,8 @@ def _read(path: Path, flags: int) -> Image | None:
 
 
 def _frame(model: WaterModel, path: Path) -> FrameResult:
-    image = _read(path, cv2.IMREAD_COLOR)
-    labels = _read(path.with_name(f"{path.stem}_mask.tiff"), cv2.IMREAD_UNCHANGED)
+    image = read(path, cv2.IMREAD_COLOR)
+    labels = read(path.with_name(f"{path.stem}_mask.tiff"), cv2.IMREAD_UNCHANGED)
     if image is None or labels is None:
         raise FileNotFoundError(f"cannot read {path} or its mask")
     result = model.update(image, _timestamp(path.stem), WHOLE_FRAME)
@@ -140,7 +142,8 @@ def _candidate_thresholds(frames: list[FrameResult]) -> list[float]:
     return sorted({round(f.predicted_fraction, 4) for f in frames if f.predicted_fraction > 0} | {DEFAULT_THRESHOLD})
 
 
-def _scores(split: str, frames: list[FrameResult], threshold: float) -> Scores:
+def scores(split: str, frames: list[FrameResult], threshold: float) -> Scores:
+    """Frame-level precision and recall of "flooded" at ``threshold``, and the mean IoU of flooded frames."""
     called = [f.predicted_fraction >= threshold for f in frames]
     tp = sum(c and f.flooded for c, f in zip(called, frames, strict=True))
     fp = sum(c and not f.flooded for c, f in zip(called, frames, strict=True))

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from analytics.detections import Detections
 from analytics.zones import Zone
+from core.config import ModelSlotConfig
 from core.messages import EventPhase, Image, Severity
 
 
@@ -31,6 +32,8 @@ class RuleInput:
     ``detections`` are all of the frame's (with track ids when a rule of the camera asked for
     tracking); ``in_zone`` are those whose bottom-centre lies in the rule's zone. Rules that
     look at pixels (floods, dumped objects) read ``image``, the BGR frame analytics got.
+    ``model`` is the output of the rule's own trained model (its ``model`` slot) on this frame,
+    when the rule has one.
     """
 
     now_ts: float
@@ -38,6 +41,7 @@ class RuleInput:
     detections: Detections
     in_zone: Detections
     zone: Zone
+    model: Detections | None = None
 
 
 class Rule(Protocol):
@@ -45,11 +49,13 @@ class Rule(Protocol):
 
     ``needs_tracks``: the pipeline runs a tracker for the camera and fills ``track_id``.
     ``interval_s``: the rule is given a frame at most this often (None: every analysed frame).
+    ``model``: a trained model the pipeline runs for the rule at its interval (None: no own model).
     """
 
     zone: str
     needs_tracks: bool
     interval_s: float | None
+    model: ModelSlotConfig | None
 
     def process(self, frame: RuleInput) -> list[RuleEvent]:
         """Look at one analysed frame; return what changed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
 from analytics.rules.persistence import PeakEvent, Persistence, Transition
-from core.config import CongestionRuleConfig
+from core.config import CongestionRuleConfig, ModelSlotConfig
 from core.messages import EventPhase, Severity
 
 KIND = "congestion"
@@ -20,6 +20,7 @@ class CongestionRule:
 
     needs_tracks = False
     interval_s: float | None = None
+    model: ModelSlotConfig | None = None  # detections come from the camera's detector
 
     def __init__(self, config: CongestionRuleConfig) -> None:
         self.config = config

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from analytics.arrivals import Arrivals
 from analytics.detections import Boxes
 from analytics.rules.base import RuleEvent, RuleInput
 from analytics.static_objects import StaticBlob, StaticObjectDetector, StaticObjectParams
+from analytics.trash_piles import DetectedPiles
 from core.config import DumpingRuleConfig
 from core.messages import EventPhase, Severity
 
@@ -36,6 +38,8 @@ class _Active:
     last_update_ts: float
     pile_ids: frozenset[int]
     details: dict[str, Any] = field(default_factory=dict)
+    # The piles' boxes in the START frame (the one kept as evidence), whatever later updates say.
+    start_boxes_norm: list[list[float]] = field(default_factory=list)
 
 
 def _covered_share(box: tuple[float, float, float, float], others: Boxes) -> float:
@@ -69,16 +73,21 @@ class DumpingRule:
     START once an object has stood ``min_static_s`` and covers at least ``min_area`` of the
     zone, UPDATE when the set of objects changes (at most every ``update_interval_s`` unless a
     new one appears), END after ``end_after_s`` with none left. Objects mostly under a person
-    or vehicle detection are those people or vehicles (a parked car is not trash). Whether a
-    person was near an object around its onset is recorded as evidence of dumping.
-    """
+    or vehicle detection that came there moving are those people or vehicles (a parked car is
+    not trash; see :mod:`analytics.arrivals`). Whether a person was near an object around its
+    onset is recorded as evidence of dumping.
 
-    needs_tracks = False
+    With a trained trash detector in ``model``, the objects are its boxes in the zone (given in
+    ``frame.model``), followed by overlap; the background model is not run.
+    """
 
     def __init__(self, config: DumpingRuleConfig) -> None:
         self.config = config
+        # The background model's objects are told from people and vehicles that drove in by their tracks.
+        self.needs_tracks = config.model is None
         self.zone = config.zone
         self.interval_s: float | None = config.interval_s
+        self.model = config.model
         self.params = StaticObjectParams(
             short_s=config.short_s,
             long_s=config.long_s,
@@ -89,6 +98,9 @@ class DumpingRule:
             noise_k=config.noise_k,
         )
         self.detector: StaticObjectDetector | None = None
+        self.arrivals = Arrivals(self.params.miss_s)
+        self.trash: DetectedPiles | None = None
+        self._image_size: tuple[int, int] | None = None
         self._stats: dict[int, _BlobStats] = {}
         self._people: deque[tuple[float, Boxes]] = deque()
         self._empty_since: float | None = None
@@ -97,13 +109,10 @@ class DumpingRule:
     def process(self, frame: RuleInput) -> list[RuleEvent]:
         """Learn from the frame; report objects that have stood long enough."""
         now_ts = frame.now_ts
-        if self.detector is None:
-            self.detector = StaticObjectDetector(self.params, frame.zone.polygon)
-        blobs = self.detector.update(frame.image, now_ts)
+        height, width = frame.image.shape[:2]
+        self._image_size = (width, height)
         self._remember_people(now_ts, frame.detections.of_classes(["person"]).xyxy)
-        excluded = frame.detections.of_classes(self.config.exclude_classes).xyxy
-        piles = [b for b in blobs if self._is_pile(b, now_ts, excluded, frame)]
-        self._stats = {k: v for k, v in self._stats.items() if k in self.detector.blobs}
+        piles = self._detected(frame) if self.model is not None else self._background(frame)
         if piles:
             self._empty_since = None
             return self._report(now_ts, piles)
@@ -114,6 +123,38 @@ class DumpingRule:
             self._active = None
             return [self._event(EventPhase.END, now_ts, active, active.details)]
         return []
+
+    def _background(self, frame: RuleInput) -> list[StaticBlob]:
+        """New static objects from the background model, less those that are people or vehicles."""
+        if self.detector is None:
+            self.detector = StaticObjectDetector(self.params, frame.zone.polygon)
+        blobs = self.detector.update(frame.image, frame.now_ts)
+        standing = frame.detections.of_classes(self.config.exclude_classes)
+        # Only a person or vehicle that came there moving explains an object away: a bag the
+        # detector takes for a car appeared where it lies.
+        excluded = standing.xyxy[self.arrivals.update(standing.xyxy, frame.now_ts, standing.track_id)]
+        piles = [b for b in blobs if self._is_pile(b, frame.now_ts, excluded, frame)]
+        self._stats = {k: v for k, v in self._stats.items() if k in self.detector.blobs}
+        return piles
+
+    def _detected(self, frame: RuleInput) -> list[StaticBlob]:
+        """The trained detector's trash boxes in the zone that have stood long enough."""
+        assert self.model is not None
+        if self.trash is None:
+            self.trash = DetectedPiles(frame.zone.polygon, self.params.miss_s)
+        found = frame.model
+        if found is not None and self.model.classes is not None:
+            found = found.of_classes(self.model.classes)
+        boxes = frame.zone.filter(found).xyxy if found is not None else np.zeros((0, 4), np.float32)
+        piles = []
+        for blob in self.trash.update(boxes, frame.now_ts, self._image_size or (1, 1)):
+            stats = self._stats.setdefault(blob.blob_id, _BlobStats())
+            if stats.person_ts is None and blob.age_s(frame.now_ts) <= self.config.person_window_s:
+                stats.person_ts = next((ts for ts, people in self._people if _near(blob.xyxy, people)), None)
+            if blob.age_s(frame.now_ts) >= self.config.min_static_s and blob.zone_fraction >= self.config.min_area:
+                piles.append(blob)
+        self._stats = {k: v for k, v in self._stats.items() if k in self.trash.piles}
+        return piles
 
     def _remember_people(self, now_ts: float, people: Boxes) -> None:
         self._people.append((now_ts, people))
@@ -147,7 +188,8 @@ class DumpingRule:
         active = self._active
         if active is None:
             started = min(b.first_ts for b in piles)
-            self._active = _Active(started, severity, now_ts, ids, details)
+            start_boxes = [pile["box_norm"] for pile in details["piles"]]
+            self._active = _Active(started, severity, now_ts, ids, details, start_boxes)
             return [self._event(EventPhase.START, now_ts, self._active, details)]
         active.details = details
         new_pile = not ids <= active.pile_ids
@@ -168,8 +210,8 @@ class DumpingRule:
         return Severity.LOW
 
     def _details(self, now_ts: float, piles: list[StaticBlob]) -> dict[str, Any]:
-        assert self.detector is not None and self.detector.image_size is not None
-        width, height = self.detector.image_size
+        assert self._image_size is not None
+        width, height = self._image_size
         described = []
         for blob in sorted(piles, key=lambda b: b.area_px, reverse=True):
             x1, y1, x2, y2 = blob.xyxy
@@ -189,7 +231,12 @@ class DumpingRule:
                     "person_at_onset": person_ts is not None,
                 }
             )
-        return {**described[0], "piles": described, "noise_sigma": round(self.detector.noise_sigma, 2)}
+        details: dict[str, Any] = {**described[0], "piles": described}
+        if self.detector is not None:
+            details["noise_sigma"] = round(self.detector.noise_sigma, 2)
+        else:
+            details["detector"] = self.model.name if self.model is not None else None
+        return details
 
     def _event(self, phase: EventPhase, now_ts: float, active: _Active, details: dict[str, Any]) -> RuleEvent:
         count = len(details.get("piles", []))
@@ -207,5 +254,9 @@ class DumpingRule:
             started_ts=active.started_ts,
             severity=active.severity,
             title=title,
-            details={**details, "duration_s": round(now_ts - active.started_ts, 1)},
+            details={
+                **details,
+                "start_boxes_norm": active.start_boxes_norm,
+                "duration_s": round(now_ts - active.started_ts, 1),
+            },
         )

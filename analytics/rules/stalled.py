@@ -17,7 +17,7 @@ from typing import Any
 
 from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
-from core.config import StalledVehicleRuleConfig
+from core.config import ModelSlotConfig, StalledVehicleRuleConfig
 from core.messages import EventPhase, Severity
 
 KIND = "stalled_vehicle"
@@ -60,6 +60,7 @@ class StalledVehicleRule:
 
     needs_tracks = True
     interval_s: float | None = None
+    model: ModelSlotConfig | None = None  # detections come from the camera's detector
 
     def __init__(self, config: StalledVehicleRuleConfig) -> None:
         self.config = config

@@ -45,7 +45,7 @@ from analytics.detections import Detections
 from analytics.rules.base import RuleEvent, RuleInput
 from analytics.rules.persistence import Persistence, Transition
 from analytics.zones import Zone
-from core.config import TrafficJamRuleConfig
+from core.config import ModelSlotConfig, TrafficJamRuleConfig
 from core.messages import EventPhase, Severity
 
 KIND = "traffic_jam"
@@ -180,6 +180,7 @@ class TrafficJamRule:
 
     needs_tracks = True
     interval_s: float | None = None
+    model: ModelSlotConfig | None = None  # detections come from the camera's detector
 
     def __init__(self, config: TrafficJamRuleConfig) -> None:
         self.config = config

@@ -1,4 +1,4 @@
-"""Incidents: the queue operators work through, and the snapshot and clip behind each."""
+"""Incidents: the queue operators work through, the snapshot and clip behind each, and their reviews."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from api.deps import EvidenceStoreDep, SessionDep
+from api.review_schemas import IncidentDetailOut, ReviewIn, ReviewOut
 from api.schemas import ErrorOut, IncidentOut, IncidentPage
 from incidents.models import EvidenceKind
 from incidents.queries import IncidentFilter, evidence_file, get_evidence, get_incident, list_incidents
+from incidents.reviews import add_review, latest_review
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -34,9 +36,21 @@ def list_all(flt: Annotated[IncidentFilter, Query()], session: SessionDep) -> In
 
 
 @router.get("/{incident_id}", responses=_NOT_FOUND)
-def get_one(incident_id: IncidentId, session: SessionDep) -> IncidentOut:
-    """One incident, with links to its evidence."""
-    return IncidentOut.from_model(get_incident(incident_id, session=session))
+def get_one(incident_id: IncidentId, session: SessionDep) -> IncidentDetailOut:
+    """One incident, with links to its evidence and its latest review."""
+    incident = get_incident(incident_id, session=session)
+    return IncidentDetailOut.with_review(incident, latest_review(incident_id, session=session))
+
+
+@router.post(
+    "/{incident_id}/review",
+    status_code=201,
+    responses={404: {"model": ErrorOut, "description": "No such incident."}},
+)
+def review(incident_id: IncidentId, body: ReviewIn, session: SessionDep) -> ReviewOut:
+    """Record an operator's verdict (confirmed or false positive); the newest review counts."""
+    recorded = add_review(incident_id, body.verdict, by=body.by, note=body.note, session=session)
+    return ReviewOut.from_model(recorded)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Reports on the cameras themselves: uptime per day, per camera and per kecamatan; crashed processes."""
+"""Reports: camera uptime per day, per camera and per kecamatan; crashed processes; false-alarm rates."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from api.deps import SessionDep
+from api.review_schemas import FalseAlarmReportOut, FalseAlarmRowOut
 from api.schemas import ErrorOut, ProcessExitOut, UptimeDayOut, UptimeOut, UptimeReportOut, UptimeRowOut
 from incidents.health import UptimeTally, camera_uptime, recent_exits
 from incidents.models import Camera
+from incidents.reviews import false_alarm_tallies
 from incidents.types import utcnow
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -93,3 +95,18 @@ def process_exits(
     crash FFmpeg), an out-of-memory kill, a killed analytics process. Newest first."""
     rows = recent_exits(session=session, since=_aware(since, "since"), camera_id=camera_id, limit=limit)
     return [ProcessExitOut.from_model(row) for row in rows]
+
+
+@router.get("/reports/false-alarms", responses={422: {"model": ErrorOut, "description": "A bad group or time."}})
+def false_alarms(
+    session: SessionDep,
+    group: Annotated[
+        Literal["camera", "kind"], Query(description="One row per camera, or per detector kind.")
+    ] = "kind",
+    since: Annotated[datetime | None, Query(description="Only incidents that started at or after this time.")] = None,
+) -> FalseAlarmReportOut:
+    """Reviewed incidents per camera or detector kind: confirmed, false positives and the false-alarm
+    rate, each incident counted by its latest review. Worst first."""
+    since = _aware(since, "since")
+    rows = [FalseAlarmRowOut.from_tally(t) for t in false_alarm_tallies(group, session=session, since=since)]
+    return FalseAlarmReportOut(group=group, since=since, rows=rows)

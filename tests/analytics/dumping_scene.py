@@ -3,7 +3,8 @@
 The footage (``bgslibrary-video.avi``, 640x360, a road with a pavement, cars passing) is read
 once, every second frame kept and played forwards then backwards twice, so the scene lasts
 50 s at 15 frames a second without a jump. The bag is cropped by its label box from a photo of
-``eval/waste-bags-street`` and cloned onto the pavement at a fixed place.
+``eval/waste-bags-street`` and cloned onto the pavement at a fixed place. The footage and bag
+handling is :mod:`analytics.evaluation.scenes`, which the dumping evaluation uses at length.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analytics.evaluation import scenes
 from core.messages import Image
 
 FPS = 15.0
+FOOTAGE = "bgslibrary-video.avi"
 BAG_PHOTO = "test/images/Mixed_6_jpeg.rf.1f0584abd9d0496bf27669915ab82665.jpg"
 BAG_WIDTH = 80
 BAG_AT = (480, 270)  # top-left corner on the pavement, in pixels of the footage
@@ -25,15 +28,7 @@ BAG_AT = (480, 270)  # top-left corner on the pavement, in pixels of the footage
 
 @lru_cache(maxsize=1)
 def _frames(assets_dir: Path) -> tuple[Image, ...]:
-    capture = cv2.VideoCapture(str(assets_dir / "footage" / "bgslibrary-video.avi"))
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    kept = frames[::2]
+    kept = list(scenes.load_clip(assets_dir / "footage" / FOOTAGE).frames[::2])
     return tuple((kept + kept[::-1]) * 2)
 
 
@@ -46,7 +41,7 @@ def scene(assets_dir: Path) -> Iterator[tuple[float, Image]]:
 @lru_cache(maxsize=1)
 def bag(assets_dir: Path) -> Image:
     """The photographed black bag, cropped by its label box and scaled to ``BAG_WIDTH``."""
-    photo_path = assets_dir / "eval" / "waste-bags-street" / BAG_PHOTO
+    photo_path = assets_dir / scenes.BAGS / BAG_PHOTO
     photo = cv2.imread(str(photo_path))
     assert photo is not None, photo_path
     label = photo_path.parent.parent / "labels" / (photo_path.stem + ".txt")
@@ -54,20 +49,14 @@ def bag(assets_dir: Path) -> Image:
     height, width = photo.shape[:2]
     x1, y1 = round((cx - w / 2) * width), round((cy - h / 2) * height)
     x2, y2 = round((cx + w / 2) * width), round((cy + h / 2) * height)
-    crop = photo[y1:y2, x1:x2]
-    return cv2.resize(crop, (BAG_WIDTH, round(BAG_WIDTH * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_AREA)
+    return scenes.scaled(np.asarray(photo[y1:y2, x1:x2], np.uint8), BAG_WIDTH)
 
 
 def paste(image: Image, patch: Image, at: tuple[int, int] = BAG_AT) -> Image:
     """``image`` with ``patch`` cloned in (Poisson blending) with its top-left corner at ``at``."""
-    height, width = patch.shape[:2]
-    mask = np.full((height, width), 255, np.uint8)
-    center = (at[0] + width // 2, at[1] + height // 2)
-    cloned: Image = cv2.seamlessClone(patch, image, mask, center, cv2.NORMAL_CLONE)
-    return cloned
+    return scenes.paste(image, patch, at, blend="poisson")
 
 
 def bag_box(assets_dir: Path, at: tuple[int, int] = BAG_AT) -> tuple[float, float, float, float]:
     """Where the pasted bag lies, ``xyxy`` in pixels of the footage."""
-    height, width = bag(assets_dir).shape[:2]
-    return (float(at[0]), float(at[1]), float(at[0] + width), float(at[1] + height))
+    return scenes.box_at(bag(assets_dir), at)

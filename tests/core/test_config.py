@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config import AppConfig
 from core.config_loader import load_config, parse_config
 from core.errors import ConfigError
 
@@ -227,6 +228,8 @@ def test_every_yaml_example_of_the_readme_is_valid(monkeypatch: pytest.MonkeyPat
             text = body
         elif body.startswith("- id:"):
             text = "cameras:\n" + textwrap.indent(body, "  ")
+        elif body.split(":", 1)[0] in set(AppConfig.model_fields) - {"cameras"}:
+            text = body + head  # a top-level section beside the cameras
         else:
             text = head + textwrap.indent(body, "    ")
         assert parse_config(text).cameras, text

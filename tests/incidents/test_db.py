@@ -119,3 +119,30 @@ def test_naive_datetimes_are_refused(session_factory: sessionmaker[Session]) -> 
         camera = _camera()
         camera.status_at = datetime(2025, 6, 16, 7, 30)  # naive: the point of the test
         session.add(camera)
+
+
+def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_camera(tmp_path: Path) -> None:
+    """Health incidents pass through the recorder, which matches them by zone; older ones had none."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from incidents.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(
+            text(
+                "INSERT INTO incidents (kind, zone, status, severity, title, details, started_at, last_seen_at, "
+                "created_at, updated_at) VALUES (:kind, NULL, 'new', 'high', 't', '{}', :at, :at, :at, :at)"
+            ),
+            [{"kind": "camera_health", "at": "2026-11-01 00:00:00"}, {"kind": "congestion", "at": "2026-11-01"}],
+        )
+    migrate(url)
+    with engine.connect() as connection:
+        zones = dict(connection.execute(text("SELECT kind, zone FROM incidents")).all())
+    engine.dispose()
+    assert zones == {"camera_health": "camera", "congestion": None}

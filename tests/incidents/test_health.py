@@ -1,4 +1,7 @@
-"""Camera health over time on a real SQLite file: spans, self-resolving health incidents, uptime per day."""
+"""Camera health over time on a real SQLite file: spans, self-resolving health incidents, uptime per day.
+
+The monitor's events go to a real recorder, as the supervisor's bus hands them over.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig
-from core.messages import CameraState, CameraStatus, Severity
+from core.messages import CameraState, CameraStatus, Event, Severity
 from incidents.cameras import record_status, sync_cameras
 from incidents.db import session_scope
-from incidents.health import CAMERA_HEALTH_KIND, NOT_REPORTING, HealthMonitor, camera_uptime, day_bounds
+from incidents.health import (
+    CAMERA_HEALTH_KIND,
+    CAMERA_ZONE,
+    NOT_REPORTING,
+    HealthMonitor,
+    camera_uptime,
+    day_bounds,
+)
 from incidents.models import CameraStateSpan, Incident, IncidentStatus
+from incidents.recorder import IncidentRecorder
 from tests.incidents.helpers import T0
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -29,12 +40,30 @@ class Clock:
         return self.now
 
 
+class Checked(HealthMonitor):
+    """The monitor with its checks' events recorded, as the bus does (after the check's commit)."""
+
+    def __init__(self, config: AppConfig, clock: Clock, recorder: IncidentRecorder) -> None:
+        super().__init__(config, clock=clock)
+        self.recorder = recorder
+        self.events: list[Event] = []
+
+    def check_and_record(self, factory: sessionmaker[Session], now_ts: float) -> None:
+        with session_scope(factory) as session:
+            events = self.check(session=session, now_ts=now_ts)
+        for event in events:
+            self.recorder.handle_event(event)
+        self.events.extend(events)
+
+
 @pytest.fixture
-def monitor(config: AppConfig, session_factory: sessionmaker[Session]) -> tuple[HealthMonitor, Clock]:
+def monitor(
+    config: AppConfig, session_factory: sessionmaker[Session], recorder: IncidentRecorder
+) -> tuple[Checked, Clock]:
     with session_scope(session_factory) as session:
         sync_cameras(config, session=session)
     clock = Clock(T0)
-    return HealthMonitor(config, clock=clock), clock
+    return Checked(config, clock, recorder), clock
 
 
 def _status(state: CameraState, since: float, at: float, reason: str | None = None, camera: str = CAM) -> CameraStatus:
@@ -42,26 +71,28 @@ def _status(state: CameraState, since: float, at: float, reason: str | None = No
 
 
 def _feed(
-    factory: sessionmaker[Session], monitor: HealthMonitor, clock: Clock, status: CameraStatus, *, check: bool = True
+    factory: sessionmaker[Session], monitor: Checked, clock: Clock, status: CameraStatus, *, check: bool = True
 ) -> None:
     clock.now = status.at_ts
     with session_scope(factory) as session:
         record_status(status, session=session)
         monitor.on_status(status, session=session)
-        if check:
-            monitor.check(session=session, now_ts=status.at_ts)
+    if check:
+        monitor.check_and_record(factory, status.at_ts)
 
 
 def _health_incidents(factory: sessionmaker[Session]) -> list[Incident]:
     with session_scope(factory) as session:
         rows = session.scalars(select(Incident).where(Incident.kind == CAMERA_HEALTH_KIND).order_by(Incident.id))
         incidents = list(rows)
+        for incident in incidents:
+            _ = incident.evidence  # load while the session is open
         session.expunge_all()
         return incidents
 
 
 def _reports(
-    factory: sessionmaker[Session], monitor: HealthMonitor, clock: Clock, state: CameraState, since: float,
+    factory: sessionmaker[Session], monitor: Checked, clock: Clock, state: CameraState, since: float,
     until: float, reason: str | None = None, camera: str = CAM,
 ) -> None:  # fmt: skip
     """A worker reporting ``state`` every 5 s from ``since`` to ``until`` (both cameras keep reporting)."""
@@ -74,7 +105,7 @@ def _reports(
 
 
 def test_an_outage_longer_than_the_limit_raises_a_health_incident_that_resolves_itself(
-    monitor: tuple[HealthMonitor, Clock], session_factory: sessionmaker[Session]
+    monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
 ) -> None:
     health, clock = monitor
     _reports(session_factory, health, clock, CameraState.ONLINE, T0, T0 + 100)
@@ -86,6 +117,7 @@ def test_an_outage_longer_than_the_limit_raises_a_health_incident_that_resolves_
     assert incident.started_at == datetime.fromtimestamp(T0 + 102, UTC)
     assert incident.title == "Camera Simpang Lima offline: connection refused"
     assert incident.severity == Severity.HIGH and incident.details["state"] == "offline"
+    assert incident.zone == CAMERA_ZONE and incident.evidence == []  # offline: no video, so no clip asked for
 
     _reports(session_factory, health, clock, CameraState.AUTH_FAILED, T0 + 203, T0 + 230, "authentication refused")
     (incident,) = _health_incidents(session_factory)
@@ -99,7 +131,7 @@ def test_an_outage_longer_than_the_limit_raises_a_health_incident_that_resolves_
 
 
 def test_a_camera_failing_again_soon_continues_its_incident(
-    monitor: tuple[HealthMonitor, Clock], session_factory: sessionmaker[Session]
+    monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
 ) -> None:
     health, clock = monitor
     _reports(session_factory, health, clock, CameraState.OFFLINE, T0, T0 + 70, "stream ended")
@@ -111,15 +143,15 @@ def test_a_camera_failing_again_soon_continues_its_incident(
 
 
 def test_a_worker_that_stops_reporting_is_offline_and_raises_an_incident(
-    monitor: tuple[HealthMonitor, Clock], session_factory: sessionmaker[Session]
+    monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
 ) -> None:
     health, clock = monitor
     _reports(session_factory, health, clock, CameraState.ONLINE, T0, T0 + 30)
-    with session_scope(session_factory) as session:  # silence: the worker died
-        assert health.current(CAM, T0 + 40).state == CameraState.ONLINE  # one missed report is not silence
-        health.check(session=session, now_ts=T0 + 50)
-        assert health.current(CAM, T0 + 50).reason == NOT_REPORTING
-        health.check(session=session, now_ts=T0 + 100)
+    # silence: the worker died
+    assert health.current(CAM, T0 + 40).state == CameraState.ONLINE  # one missed report is not silence
+    health.check_and_record(session_factory, T0 + 50)
+    assert health.current(CAM, T0 + 50).reason == NOT_REPORTING
+    health.check_and_record(session_factory, T0 + 100)
     incidents = _health_incidents(session_factory)
     assert {i.camera_id for i in incidents} == {CAM, "ampera"}  # both workers went silent
     (incident,) = [i for i in incidents if i.camera_id == CAM]
@@ -131,7 +163,7 @@ def test_a_worker_that_stops_reporting_is_offline_and_raises_an_incident(
 
 
 def test_uptime_per_local_day_counts_up_and_down_time_and_not_unmonitored_time(
-    monitor: tuple[HealthMonitor, Clock], session_factory: sessionmaker[Session]
+    monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
 ) -> None:
     health, clock = monitor
     # T0 is 22:06:40 WIB; local midnight is T0 + 6800. Offline for 30 minutes across it.
@@ -158,7 +190,7 @@ def test_uptime_per_local_day_counts_up_and_down_time_and_not_unmonitored_time(
 
 
 def test_recover_closes_spans_left_open_by_a_previous_run_at_the_last_report(
-    config: AppConfig, monitor: tuple[HealthMonitor, Clock], session_factory: sessionmaker[Session]
+    config: AppConfig, monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
 ) -> None:
     health, clock = monitor
     _reports(session_factory, health, clock, CameraState.ONLINE, T0, T0 + 60)

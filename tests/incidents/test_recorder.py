@@ -16,7 +16,7 @@ from core.messages import ClipResult, EventPhase, Severity
 from incidents.db import make_engine, make_session_factory, session_scope
 from incidents.evidence import EvidenceStore
 from incidents.models import Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
-from incidents.recorder import CLIP_NOT_DELIVERED, IncidentRecorder
+from incidents.recorder import CLIP_NOT_DELIVERED, IncidentRecorder, KindPolicy
 from incidents.types import from_ts
 from tests.incidents.helpers import CONFIG_YAML, T0, make_config, make_event, tiny_jpeg
 
@@ -119,6 +119,13 @@ def test_start_without_a_snapshot_records_only_the_pending_clip(
     assert [e.kind for e in _only_incident(session_factory).evidence] == [EvidenceKind.CLIP]
 
 
+def test_start_of_a_camera_without_video_asks_for_no_clip(
+    recorder: IncidentRecorder, session_factory: sessionmaker[Session]
+) -> None:
+    assert recorder.handle_event(replace(make_event(START), request_clip=False)) is None
+    assert _only_incident(session_factory).evidence == []  # no pending clip that is bound to fail
+
+
 def test_start_before_the_cameras_are_synced_creates_the_camera_row(
     recorder: IncidentRecorder, session_factory: sessionmaker[Session]
 ) -> None:
@@ -160,6 +167,73 @@ def test_a_second_start_within_the_dedup_window_continues_the_incident(
     else:
         assert request is not None and request.incident_id == 2
         assert [i.started_at for i in incidents] == [from_ts(T0), from_ts(second)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "second_start_offset_s", "same_incident"),
+    [
+        ("flood", 300.0, True),  # flood's own window: 600 s
+        ("flood", 700.0, False),
+        ("congestion", 200.0, False),  # the default window: 120 s
+    ],
+)
+def test_a_kind_may_have_its_own_dedup_window(
+    session_factory: sessionmaker[Session],
+    store: EvidenceStore,
+    config: AppConfig,
+    kind: str,
+    second_start_offset_s: float,
+    same_incident: bool,
+) -> None:
+    recorder = IncidentRecorder(session_factory, store, config, policies={"flood": KindPolicy(dedup_window_s=600)})
+    recorder.handle_event(make_event(START, kind=kind))
+    recorder.handle_event(make_event(END, kind=kind, at_ts=T0))
+    second = T0 + second_start_offset_s
+    recorder.handle_event(make_event(START, kind=kind, at_ts=second, started_ts=second))
+    assert len(_incidents(session_factory)) == (1 if same_incident else 2)
+
+
+@pytest.fixture
+def resolving(session_factory: sessionmaker[Session], store: EvidenceStore, config: AppConfig) -> IncidentRecorder:
+    """A recorder for which a ``flood``'s END means the water went down: the incident resolves itself."""
+    policy = KindPolicy(dedup_window_s=300, resolve_on_end=True)
+    return IncidentRecorder(session_factory, store, config, policies={"flood": policy})
+
+
+def test_end_of_a_self_resolving_kind_resolves_the_incident_with_the_ends_details(
+    resolving: IncidentRecorder, session_factory: sessionmaker[Session]
+) -> None:
+    resolving.handle_event(make_event(START, kind="flood", details={"depth_cm": 30}))
+    resolving.handle_event(make_event(END, kind="flood", at_ts=T0 + 90, details={"resolution": "water gone"}))
+    incident = _only_incident(session_factory)
+    assert (incident.status, incident.ended_at) == (IncidentStatus.RESOLVED, from_ts(T0 + 90))
+    assert incident.details == {"depth_cm": 30, "resolution": "water gone", "auto_resolved": True}
+
+
+def test_a_self_resolved_incident_coming_back_within_its_window_reopens_and_counts_a_flap(
+    resolving: IncidentRecorder, session_factory: sessionmaker[Session]
+) -> None:
+    for n in range(3):
+        start = T0 + n * 200
+        resolving.handle_event(make_event(START, kind="flood", at_ts=start, started_ts=start))
+        resolving.handle_event(make_event(END, kind="flood", at_ts=start + 100, details={"resolution": "gone"}))
+    resolving.handle_event(make_event(START, kind="flood", at_ts=T0 + 600, started_ts=T0 + 600))
+    incident = _only_incident(session_factory)
+    assert (incident.status, incident.ended_at, incident.started_at) == (IncidentStatus.NEW, None, from_ts(T0))
+    assert incident.details == {"vehicles": 12, "flaps": 3}  # the START's details and the recorder's count
+
+
+def test_end_of_a_self_resolving_kind_leaves_an_incident_an_operator_closed_alone(
+    resolving: IncidentRecorder, session_factory: sessionmaker[Session]
+) -> None:
+    resolving.handle_event(make_event(START, kind="flood"))
+    with session_scope(session_factory) as session:
+        incident = session.get(Incident, 1)
+        assert incident is not None
+        incident.status = IncidentStatus.FALSE_POSITIVE
+    resolving.handle_event(make_event(END, kind="flood", at_ts=T0 + 90))
+    incident = _only_incident(session_factory)
+    assert incident.status == IncidentStatus.FALSE_POSITIVE and "auto_resolved" not in incident.details
 
 
 def test_a_start_after_the_incident_was_closed_opens_a_new_one(

@@ -70,7 +70,9 @@ def test_make_data_yaml_points_at_the_real_dataset_without_writing_into_it(tmp_p
         (WASTE_NAMES, "drop-label", "have no label file"),
         (WASTE_NAMES, "drop-image", "have no image"),
         (WASTE_NAMES, "drop-valid", "has no val split"),
-        (WASTE_NAMES, "bad-box", "4 coordinates in 0-1"),
+        (WASTE_NAMES, "bad-box", r"4 coordinates \(a box\) or 3 or more x y pairs \(an outline\) in 0-1"),
+        (WASTE_NAMES, "two-points", "3 or more x y pairs"),
+        (WASTE_NAMES, "odd-outline", "3 or more x y pairs"),
     ],
 )
 def test_make_data_yaml_refuses_bad_datasets_with_the_reason(
@@ -87,6 +89,10 @@ def test_make_data_yaml_refuses_bad_datasets_with_the_reason(
         train_labels[0].write_text("3 0.5 0.5 0.2 0.2")
     elif change == "bad-box":
         train_labels[0].write_text("0 0.5 0.5 1.5 0.2")
+    elif change == "two-points":
+        train_labels[0].write_text("0 0.1 0.1 0.5 0.5 0.9")  # 5 numbers: neither a box nor an outline
+    elif change == "odd-outline":
+        train_labels[0].write_text("0 0.1 0.1 0.5 0.1 0.5 0.5 0.2")
     with pytest.raises(DatasetError, match=message):
         make_data_yaml(small_waste, tmp_path / "out", names)
 
@@ -151,3 +157,42 @@ def test_dataset_command_writes_the_yaml_where_asked(small_waste: Path, tmp_path
     )
     assert result.exit_code == 0, result.output
     assert load_data_yaml(tmp_path / "y" / "data.yaml").names == tuple(WASTE_NAMES)
+
+
+def test_segment_training_on_water_outlines_gives_a_model_for_the_flood_slot(
+    tmp_path: Path, assets_dir: Path, settings: Settings, no_network: list[Any]
+) -> None:
+    """One short epoch on the WATSEN water masks: the plumbing from labels to the flood rule's slot.
+
+    The figures of a longer run are in the README; weights trained on these frames never ship.
+    """
+    from analytics.detector import Detector
+    from analytics.evaluation.flood import DATASET
+    from analytics.evaluation.flood_segmentation import evaluate_segmentation
+
+    written = CliRunner().invoke(app, ["eval", "flood", "--write-dataset", str(tmp_path / "water")])
+    assert written.exit_code == 0, written.output
+    data = tmp_path / "water" / "data.yaml"
+    dataset = load_data_yaml(data)
+    assert dataset.names == ("water",) and dataset.images == 40
+    assert dataset.outlines == dataset.boxes > 20  # every labelled region is an outline
+
+    result = train(
+        "yolo11n-coco-pt", data, epochs=1, imgsz=160, batch=8, name="water-test", settings=settings, task="segment"
+    )
+
+    assert no_network == []
+    evaluation = evaluate_segmentation(result.best, assets_dir / DATASET, imgsz=160)
+    assert evaluation.held_out.frames == 20
+    assert 0.0 <= evaluation.held_out.recall <= 1.0
+    measured = CliRunner().invoke(app, ["eval", "flood", "--model", str(result.best), "--imgsz", "160"])
+    assert measured.exit_code == 0, measured.output
+    assert "20 held-out frames" in measured.output and "mean IoU" in measured.output
+    detector = Detector(result.best)
+    assert detector.model.task == "segment" and detector.names == {0: "water"}
+
+
+def test_segment_training_refuses_a_dataset_of_boxes(small_waste: Path, settings: Settings) -> None:
+    data = make_data_yaml(small_waste, small_waste / "yaml", WASTE_NAMES)
+    with pytest.raises(TrainingError, match="segmentation needs an outline"):
+        train("yolo11n-coco-pt", data, epochs=1, imgsz=160, batch=4, name="x", settings=settings, task="segment")

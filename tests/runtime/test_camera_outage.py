@@ -51,8 +51,7 @@ class Pipeline:
         self._seen.extend(self.worker.statuses[len(self._seen) :])
         if time.time() - self._last_check >= 1.0:
             self._last_check = time.time()
-            with session_scope(self.sessions) as session:
-                self.health.check(session=session)
+            self.consumer.check_health()
 
     def until(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> float:
         """Wait for ``predicate`` while pumping; returns the time it became true."""
