@@ -15,10 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routes import cameras, counts, health, incidents, metrics, recordings, reports
+from api.routes import cameras, counts, health, incidents, metrics, open311, recordings, reports
+from core.config import AppConfig
 from core.settings import Settings
 from incidents.db import current_revision, head_revision, make_engine, make_session_factory
 from incidents.evidence import EvidenceStore
+from incidents.routing import WorkflowRules
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,10 @@ TAGS: list[dict[str, Any]] = [
     },
     {
         "name": "incidents",
-        "description": "Incidents raised by the cameras, newest first, with their snapshot and clip.",
+        "description": (
+            "Incidents raised by the cameras, newest first, with their snapshot and clip; the operators' "
+            "workflow (acknowledge, dispatch to an agency, resolve), its audit trail and SLA."
+        ),
     },
     {
         "name": "reports",
@@ -79,8 +84,10 @@ class MataKotaAPI(FastAPI):
         return schema
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, config: AppConfig | None = None) -> FastAPI:
     """The API, with its own engine on ``settings.resolved_database_url``.
+
+    ``config`` gives the agencies, routing rules and SLA targets; without it, their defaults apply.
 
     Migrations are not run here (see :func:`incidents.db.migrate`); startup only logs an error
     when the schema is missing or old.
@@ -94,9 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.evidence_store = EvidenceStore(settings.evidence_dir)
+    app.state.workflow_rules = WorkflowRules.from_config(config) if config is not None else WorkflowRules()
     install_error_handlers(app)
     for module in (health, cameras, counts, incidents, metrics, recordings, reports):
         app.include_router(module.router)
+    open311.install(app)  # its routes, and its tag's description
     app.add_api_route("/", _to_docs, include_in_schema=False)
     return app
 

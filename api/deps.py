@@ -1,4 +1,4 @@
-"""Request dependencies: a database session per request, the settings, the evidence store."""
+"""Request dependencies: a database session per request, the settings, the evidence store, the workflow rules."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.settings import Settings
 from incidents.db import session_scope
 from incidents.evidence import EvidenceStore
+from incidents.routing import WorkflowRules
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -32,7 +33,14 @@ def get_evidence_store(request: Request) -> EvidenceStore:
     return store
 
 
+def get_workflow_rules(request: Request) -> WorkflowRules:
+    """The agencies, routing rules and SLA targets of the configuration the app was created with."""
+    rules: WorkflowRules = request.app.state.workflow_rules
+    return rules
+
+
 # scope="function": the commit happens before the response is sent, so a failed commit is a 500.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvidenceStoreDep = Annotated[EvidenceStore, Depends(get_evidence_store)]
+WorkflowRulesDep = Annotated[WorkflowRules, Depends(get_workflow_rules)]

@@ -1,19 +1,40 @@
-"""Domain errors to HTTP answers, in one place: ``{"detail": ...}`` with the right status."""
+"""Domain errors to HTTP answers, in one place: ``{"detail": ...}`` with the right status.
+
+Under ``/open311/`` the answers take GeoReport v2's error format instead,
+``[{"code": 400, "description": "..."}]``, and invalid requests are 400s, so Open311 clients understand them.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
-from core.errors import MataKotaError, ModelUnavailable, NotFoundError, StreamUnavailable
+from core.errors import (
+    MataKotaError,
+    MediaTooLarge,
+    ModelUnavailable,
+    NotFoundError,
+    RateLimited,
+    StreamUnavailable,
+    TransitionInvalid,
+    TransitionNotAllowed,
+)
 
 logger = logging.getLogger(__name__)
+
+OPEN311_PREFIX = "/open311/"
 
 # Checked in order; the first class the error is an instance of decides the status.
 _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
+    (TransitionNotAllowed, 409),  # the incident's status forbids it
+    (TransitionInvalid, 422),  # the request lacks what the status needs, or names what does not exist
+    (MediaTooLarge, 413),
+    (RateLimited, 429),
     (StreamUnavailable, 503),
     (ModelUnavailable, 503),
     (MataKotaError, 400),  # any other domain error: the request asked for something not allowed
@@ -23,6 +44,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
 def install_error_handlers(app: FastAPI) -> None:
     """Answer domain errors with their status and message, and anything else with a bare 500."""
     app.add_exception_handler(MataKotaError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
 
 
@@ -30,7 +52,22 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = next(code for cls, code in _STATUS_BY_ERROR if isinstance(exc, cls))
     if status >= 500:
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    if request.url.path.startswith(OPEN311_PREFIX):
+        return _open311_error(status, str(exc), headers)
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # the only class this handler is installed for
+    if not request.url.path.startswith(OPEN311_PREFIX):
+        return await request_validation_exception_handler(request, exc)
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    return _open311_error(400, problems or "invalid request", None)
+
+
+def _open311_error(status: int, description: str, headers: dict[str, str] | None) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status, headers=headers)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas import IncidentOut, Out
 from incidents.models import Incident, IncidentReview, ReviewVerdict
 from incidents.reviews import FalseAlarmTally
+from incidents.routing import WorkflowRules
 
 
 class ReviewIn(BaseModel):
@@ -51,9 +52,11 @@ class IncidentDetailOut(IncidentOut):
     review: ReviewOut | None = Field(description="The latest operator review; null until someone reviews it.")
 
     @classmethod
-    def with_review(cls, incident: Incident, review: IncidentReview | None) -> IncidentDetailOut:
-        """The answer for ``incident`` (its evidence loaded) and its latest ``review``."""
-        base = IncidentOut.from_model(incident).model_dump()
+    def with_review(
+        cls, incident: Incident, review: IncidentReview | None, rules: WorkflowRules, now: datetime
+    ) -> IncidentDetailOut:
+        """The answer for ``incident`` (evidence loaded) and its latest ``review``, routed and timed by ``rules``."""
+        base = IncidentOut.from_model(incident, rules, now).model_dump()
         return cls(**base, review=ReviewOut.from_model(review) if review is not None else None)
 
 

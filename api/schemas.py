@@ -21,6 +21,7 @@ from incidents.models import (
     RecordingSegment,
 )
 from incidents.recordings import coverage
+from incidents.routing import WorkflowRules, sla_status
 from incidents.traffic import TrafficSeries
 
 ClipStatus = Literal["pending", "ready", "failed", "deleted", "none"]
@@ -182,12 +183,27 @@ class IncidentOut(Out):
             "or `none` without one."
         )
     )
-    created_at: datetime = Field(description="When the incident was recorded.")
+    created_at: datetime = Field(description="When the incident was recorded; its SLA clock starts here.")
     updated_at: datetime = Field(description="When the incident was last changed.")
+    routed_agency: str | None = Field(
+        description="Code of the agency the routing rules send it to (by kind and kecamatan); null when none matches."
+    )
+    agency: str | None = Field(description="Code of the agency it was dispatched to; null before dispatch.")
+    acknowledged_at: datetime | None = Field(description="When an operator first acknowledged it.")
+    dispatched_at: datetime | None = Field(description="When it was last dispatched to an agency.")
+    expected_by: datetime | None = Field(description="When the agency it was dispatched to should have it resolved.")
+    resolved_at: datetime | None = Field(description="When it was resolved; null while unresolved or reopened.")
+    merged_into: int | None = Field(description="For a duplicate: the incident it repeats.")
+    acknowledge_due_at: datetime = Field(description="SLA: when it must be acknowledged by.")
+    resolve_due_at: datetime = Field(description="SLA: when it must be resolved by (`expected_by` once dispatched).")
+    overdue: bool = Field(
+        description="Whether it is still new past its acknowledge time, or open past its resolve time."
+    )
 
     @classmethod
-    def from_model(cls, incident: Incident) -> IncidentOut:
-        """The answer for ``incident`` (its evidence loaded)."""
+    def from_model(cls, incident: Incident, rules: WorkflowRules, now: datetime) -> IncidentOut:
+        """The answer for ``incident`` (its evidence loaded), its routing and SLA by ``rules`` as of ``now``."""
+        sla = sla_status(incident, rules.sla, now)
         snapshot = incident.latest_evidence(EvidenceKind.SNAPSHOT)
         clip = incident.latest_evidence(EvidenceKind.CLIP)
         base = f"/api/incidents/{incident.id}"
@@ -208,6 +224,16 @@ class IncidentOut(Out):
             clip_status=_CLIP_STATUS[clip.status] if clip is not None else "none",
             created_at=incident.created_at,
             updated_at=incident.updated_at,
+            routed_agency=rules.routed_agency(incident),
+            agency=incident.agency,
+            acknowledged_at=incident.acknowledged_at,
+            dispatched_at=incident.dispatched_at,
+            expected_by=incident.expected_by,
+            resolved_at=incident.resolved_at,
+            merged_into=incident.merged_into_id,
+            acknowledge_due_at=sla.acknowledge_due_at,
+            resolve_due_at=sla.resolve_due_at,
+            overdue=sla.overdue,
         )
 
 

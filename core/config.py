@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from core.incident_config import (
+    DEFAULT_AGENCIES,
+    DEFAULT_ROUTING,
+    AgencyCode,
+    IncidentsConfig,
+    RoutingRule,
+    SlaConfig,
+    check_routing,
+)
 from core.redact import redact_url
 
 Role = Literal["detect", "record", "live"]
@@ -150,9 +159,10 @@ class LocationConfig(StrictModel):
     lat: float = Field(ge=-90, le=90, description="Latitude, WGS84 degrees.")
     lon: float = Field(ge=-180, le=180, description="Longitude, WGS84 degrees.")
     heading: float = Field(default=0.0, ge=0, lt=360, description="View direction, degrees from north.")
-    kelurahan: str | None = Field(default=None, description="Kelurahan (urban village).")
-    kecamatan: str | None = Field(default=None, description="Kecamatan (district).")
-    address: str | None = Field(default=None, description="Street address or landmark.")
+    # Lengths of the cameras table's columns: PostgreSQL refuses longer values where SQLite keeps them.
+    kelurahan: str | None = Field(default=None, max_length=100, description="Kelurahan (urban village).")
+    kecamatan: str | None = Field(default=None, max_length=100, description="Kecamatan (district).")
+    address: str | None = Field(default=None, max_length=300, description="Street address or landmark.")
 
 
 class GroundCalibration(StrictModel):
@@ -384,7 +394,7 @@ class CameraConfig(StrictModel):
     """One camera with its defaults already merged in."""
 
     id: Slug
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)  # the cameras table's column length
     enabled: bool = True
     inputs: list[InputConfig] = Field(min_length=1)
     location: LocationConfig
@@ -484,7 +494,21 @@ class AppConfig(StrictModel):
     defaults: Defaults = Defaults()
     storage: StorageConfig = StorageConfig()
     detectors: DetectorsConfig = DetectorsConfig()
+    agencies: dict[AgencyCode, str] = Field(
+        default=DEFAULT_AGENCIES, description="Agencies (OPD) incidents are dispatched to: code -> name."
+    )
+    routing: list[RoutingRule] = Field(
+        default=DEFAULT_ROUTING, description="Which agency each kind of incident goes to; the first match wins."
+    )
+    sla: SlaConfig = Field(default=SlaConfig(), description="How soon incidents must be acknowledged and resolved.")
+    incidents: IncidentsConfig = Field(default=IncidentsConfig(), description="How events become incidents.")
     cameras: list[CameraConfig] = Field(min_length=1)
+
+    @field_validator("routing")
+    @classmethod
+    def _known_agencies(cls, routing: list[RoutingRule], info: ValidationInfo) -> list[RoutingRule]:
+        agencies = info.data.get("agencies")
+        return routing if agencies is None else check_routing(agencies, routing)  # None: agencies was invalid
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AppConfig:

@@ -39,3 +39,35 @@ class ModelUnavailable(MataKotaError):
 
 class StreamUnavailable(MataKotaError):
     """A camera stream could not be opened or stopped delivering."""
+
+
+class TransitionNotAllowed(MataKotaError):
+    """The incident cannot go to the requested status from where it is; the message says why."""
+
+
+class TransitionInvalid(MataKotaError):
+    """A status change lacks what it needs or names something that does not exist (an agency, an incident)."""
+
+
+class ReportNotFound(NotFoundError):
+    """No citizen report (or service) has the requested id or token."""
+
+
+class ReportInvalid(MataKotaError):
+    """A citizen report lacks what it needs (a location, a known service) or has a bad value."""
+
+
+class MediaRejected(ReportInvalid):
+    """An uploaded file is not an image we accept; nothing of it is stored."""
+
+
+class MediaTooLarge(MediaRejected):
+    """An uploaded file is larger than the limit; nothing of it is stored."""
+
+
+class RateLimited(MataKotaError):
+    """A client sent too many requests; ``retry_after_s`` says when it may try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

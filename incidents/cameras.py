@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 from core.config import AppConfig, CameraConfig
 from core.messages import CameraState, CameraStatus
 from incidents.models import Camera
-from incidents.types import from_ts
+from incidents.types import clip, from_ts
 
 logger = logging.getLogger(__name__)
 
 # A camera whose worker has not reported for this long is offline, whatever its last report said
 # (the worker itself may be dead). Three missed reports at a 5 s interval.
 STATUS_STALE_AFTER_S = 15.0
+# Camera.state_reason and CameraStateSpan.reason: a worker's reason can quote long decoder errors.
+REASON_LENGTH = 500
 
 
 def sync_cameras(config: AppConfig, *, session: Session) -> list[Camera]:
@@ -61,7 +63,7 @@ def record_status(status: CameraStatus, *, session: Session) -> Camera | None:
         logger.warning("%s: status report for a camera not in the database: ignored", status.camera_id)
         return None
     row.state = status.state
-    row.state_reason = status.reason
+    row.state_reason = clip(status.reason, REASON_LENGTH)
     row.state_since = from_ts(status.since_ts)
     row.status_at = from_ts(status.at_ts)
     row.fps_in, row.fps_out = status.fps_in, status.fps_out

@@ -109,20 +109,39 @@ def migrate(url: str) -> None:
     next to the database, PostgreSQL ones by a transaction-scoped advisory lock.
     """
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with _migration_file_lock(engine.url), engine.begin() as connection:
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY})
-            current, head = current_revision(connection), head_revision()
-            if current == head:
-                logger.debug("database already at migration %s", head)
-                return
-            logger.info("migrating %s from %s to %s", engine.url.render_as_string(hide_password=True), current, head)
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with _migration_file_lock(engine.url), engine.connect() as connection:
+            if sqlite:
+                # A migration that rebuilds a table (SQLite's batch mode) drops the old one, which with
+                # foreign keys on would refuse, or cascade into the rows that point at it. The switch
+                # only works outside a transaction; the keys are checked once every step is done.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            try:
+                with connection.begin():
+                    _upgrade(connection, engine)
+                    if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                        raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), e.g. {broken[0]}")
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
     finally:
         engine.dispose()
+
+
+def _upgrade(connection: Connection, engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY})
+    current, head = current_revision(connection), head_revision()
+    if current == head:
+        logger.debug("database already at migration %s", head)
+        return
+    logger.info("migrating %s from %s to %s", engine.url.render_as_string(hide_password=True), current, head)
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 @contextmanager

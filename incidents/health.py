@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from core.config import AppConfig, CameraConfig
 from core.messages import CameraState, CameraStatus, Event, EventPhase, Severity
-from incidents.cameras import STATUS_STALE_AFTER_S
+from incidents.cameras import REASON_LENGTH, STATUS_STALE_AFTER_S
 from incidents.models import OPEN_STATUSES, Camera, CameraStateSpan, Incident, ProcessExit
-from incidents.types import from_ts
+from incidents.types import clip, from_ts
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class HealthMonitor:
         return events
 
     def _enter(self, camera_id: str, state: CameraState, reason: str | None, since_ts: float, session: Session) -> None:
+        reason = clip(reason, REASON_LENGTH)
         span = session.scalar(
             select(CameraStateSpan)
             .where(CameraStateSpan.camera_id == camera_id, CameraStateSpan.ended_at.is_(None))

@@ -1,4 +1,4 @@
-"""Tables of the incident store: cameras, incidents, the evidence (snapshots, clips) behind them, reviews."""
+"""Tables of the incident store: cameras, incidents, the evidence (snapshots, clips) behind them, reviews, audit."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ NAMING_CONVENTION = {
 
 
 class IncidentStatus(StrEnum):
-    """Where an incident is in the operators' workflow (only ``new`` is set so far)."""
+    """Where an incident is in the operators' workflow; :mod:`incidents.workflow` holds the allowed moves."""
 
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
@@ -223,6 +223,17 @@ class Incident(Timestamped, Base):
     started_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]  # null while the event is still going on
+    # The operators' workflow (incidents.workflow): set by status changes, never by the recorder.
+    agency: Mapped[str | None] = mapped_column(String(32), index=True)  # code of the agency dispatched to
+    acknowledged_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    expected_by: Mapped[datetime | None]  # when the agency should have it resolved
+    resolved_at: Mapped[datetime | None]
+    # A plain foreign key, no ON DELETE: SQLite reflects no options of the column-level constraint
+    # migration 0005 had to use, and incidents are never deleted (retention removes files, not rows).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+    camera: Mapped[Camera | None] = relationship()  # its kecamatan routes the incident
 
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="incident",
@@ -280,3 +291,23 @@ class IncidentReview(Base):
 
     def __repr__(self) -> str:
         return f"IncidentReview(incident_id={self.incident_id!r}, verdict={self.verdict!s}, by={self.reviewed_by!r})"
+
+
+class IncidentAudit(Base):
+    """One change of an incident's status: who, when, from what to what, and why."""
+
+    __tablename__ = "incident_audit"
+    __table_args__ = (Index("ix_incident_audit_incident_id_id", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    # Not "at" / "by": SQL keywords (as in IncidentReview); the API calls them at / by.
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[IncidentStatus] = mapped_column(StrEnumType(IncidentStatus))
+    to_status: Mapped[IncidentStatus] = mapped_column(StrEnumType(IncidentStatus))
+    note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # agency, expected_by, merged_into, ...
+
+    def __repr__(self) -> str:
+        return f"IncidentAudit(incident_id={self.incident_id!r}, {self.from_status!s}->{self.to_status!s})"

@@ -12,10 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import CameraNotFound, EvidenceUnavailable, IncidentNotFound
+from core.incident_config import SlaConfig
 from core.messages import CameraState
 from incidents.cameras import effective_status
 from incidents.evidence import EvidenceStore
 from incidents.models import Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
+from incidents.routing import overdue_clause
+from incidents.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +37,29 @@ class IncidentFilter(BaseModel):
     started_before: AwareDatetime | None = Field(
         default=None, description="Only incidents that started before this time (ISO 8601 with offset)."
     )
+    overdue: bool | None = Field(
+        default=None,
+        description="`true`: only incidents past their SLA (not acknowledged or resolved in time); `false`: the rest.",
+    )
     limit: int = Field(default=50, ge=1, le=200, description="Page size (1-200).")
     offset: int = Field(default=0, ge=0, description="Number of incidents to skip.")
 
 
-def list_incidents(flt: IncidentFilter, *, session: Session) -> tuple[list[Incident], int]:
-    """One page of incidents matching ``flt``, newest first, and how many match in all."""
+def list_incidents(
+    flt: IncidentFilter, *, session: Session, sla: SlaConfig | None = None, now: datetime | None = None
+) -> tuple[list[Incident], int]:
+    """One page of incidents matching ``flt``, newest first, and how many match in all.
+
+    Args:
+        flt: the filter and page.
+        session: the database session.
+        sla: the SLA targets ``flt.overdue`` is judged by (default: the configuration's defaults).
+        now: the time ``flt.overdue`` is judged at (default: now).
+    """
     stmt = select(Incident)
+    if flt.overdue is not None:
+        late = overdue_clause(sla or SlaConfig(), now or utcnow())
+        stmt = stmt.where(late if flt.overdue else ~late)
     if flt.camera_id is not None:
         stmt = stmt.where(Incident.camera_id == flt.camera_id)
     if flt.kind is not None:
@@ -56,7 +75,7 @@ def list_incidents(flt: IncidentFilter, *, session: Session) -> tuple[list[Incid
         stmt.order_by(Incident.started_at.desc(), Incident.id.desc())
         .limit(flt.limit)
         .offset(flt.offset)
-        .options(selectinload(Incident.evidence))
+        .options(selectinload(Incident.evidence), selectinload(Incident.camera))
     )
     return list(session.scalars(page)), total
 

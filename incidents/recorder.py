@@ -7,13 +7,14 @@ import logging
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig, CameraConfig
+from core.incident_config import IncidentsConfig
 from core.messages import ClipRequest, ClipResult, Event, EventPhase, Severity
 from incidents.cameras import upsert_camera
 from incidents.db import session_scope
@@ -21,6 +22,7 @@ from incidents.evidence import EvidenceStore
 from incidents.health import CAMERA_HEALTH_KIND, REOPEN_WITHIN_S
 from incidents.models import OPEN_STATUSES, Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
 from incidents.types import from_ts
+from incidents.workflow import reopen_by_system, resolve_by_system
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ class IncidentRecorder:
             logger.warning(
                 "%s: %s again: incident %d reopened (flap %d)", event.camera_id, event.kind, recent.id, flaps
             )
-            recent.status = IncidentStatus.NEW
+            reopen_by_system(recent, at=from_ts(event.started_ts), note=f"{event.kind} again (flap {flaps})")
             recent.details = {**{k: v for k, v in recent.details.items() if k != AUTO_RESOLVED}, FLAPS: flaps}
         else:
             logger.info("%s: %s/%s continues incident %d", event.camera_id, event.kind, event.zone, recent.id)
@@ -157,7 +159,7 @@ class IncidentRecorder:
             logger.info("%s: incident %d ended", event.camera_id, incident.id)
             return
         # The END says what resolved it (for a camera: when it recovered, after how long down).
-        incident.status = IncidentStatus.RESOLVED
+        resolve_by_system(incident, at=incident.ended_at, note=f"{event.kind} ended by itself")
         incident.details = {**incident.details, **_json_safe(event.details), AUTO_RESOLVED: True}
         logger.info("%s: incident %d ended and resolved itself", event.camera_id, incident.id)
 
@@ -310,3 +312,11 @@ def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
 def _to_json(value: Any) -> Any:
     tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
     return tolist() if callable(tolist) else str(value)
+
+
+def policies_from_config(config: IncidentsConfig) -> dict[str, KindPolicy]:
+    """The per-kind dedup windows of ``config`` as policies; a kind's other settings (resolve on END) are kept."""
+    return {
+        kind: replace(DEFAULT_POLICIES.get(kind) or KindPolicy(dedup_window_s=window), dedup_window_s=window)
+        for kind, window in config.dedup_windows.items()
+    }

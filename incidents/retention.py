@@ -238,7 +238,9 @@ class Retention:
 
     def _recorded_cameras(self) -> list[str]:
         with session_scope(self.sessions) as session:
-            return list(session.scalars(select(RecordingSegment.camera_id).distinct()))
+            # ordered: PostgreSQL's DISTINCT has no stable order; sweep (and log) cameras alike on both
+            query = select(RecordingSegment.camera_id).distinct().order_by(RecordingSegment.camera_id)
+            return list(session.scalars(query))
 
     def _record_config(self, camera_id: str) -> RecordConfig:
         """The camera's record section; a camera no longer configured keeps the defaults."""

@@ -17,6 +17,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def clip(text: str | None, length: int) -> str | None:
+    """``text`` cut to a ``VARCHAR(length)`` column: PostgreSQL refuses longer values (SQLite keeps them)."""
+    if text is None or len(text) <= length:
+        return text
+    return text[: length - 1] + "…"
+
+
 def from_ts(ts: float) -> datetime:
     """A float epoch time (as in :mod:`core.messages`) as a timezone-aware UTC datetime."""
     return datetime.fromtimestamp(ts, UTC)

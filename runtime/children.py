@@ -82,7 +82,7 @@ def analytics_main(
         uplink.flush()
 
 
-def api_main(settings: Settings, host: str, port: int, log_level: str) -> None:
+def api_main(settings: Settings, host: str, port: int, log_level: str, config: AppConfig | None = None) -> None:
     """The API process (uvicorn; it handles SIGTERM itself by finishing open requests, then exiting)."""
     stop = _child_setup(log_level, settings.log_format)
     import uvicorn
@@ -90,7 +90,7 @@ def api_main(settings: Settings, host: str, port: int, log_level: str) -> None:
     from api.app import create_app
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.Config(create_app(settings, config), host=host, port=port, log_config=None, access_log=False)
     )
 
     def exit_on_stop() -> None:

@@ -31,7 +31,7 @@ from incidents.db import make_engine, make_session_factory, migrate, session_sco
 from incidents.evidence import EvidenceStore
 from incidents.health import HealthMonitor
 from incidents.models import ProcessExit
-from incidents.recorder import IncidentRecorder
+from incidents.recorder import IncidentRecorder, policies_from_config
 from incidents.retention import Retention
 from ingest.frameslots import FrameSlots, capacity_for, default_directory
 from models.registry import resolve
@@ -116,7 +116,13 @@ class Supervisor:
             if closed:
                 logger.info("closed %d camera state span(s) left open by the previous run", closed)
         self.sessions = sessions
-        recorder = IncidentRecorder(sessions, EvidenceStore(self.settings.evidence_dir), self.config)
+        recorder = IncidentRecorder(
+            sessions,
+            EvidenceStore(self.settings.evidence_dir),
+            self.config,
+            dedup_window_s=self.config.incidents.dedup_window_s,
+            policies=policies_from_config(self.config.incidents),
+        )
         self.consumer = BusConsumer(recorder, sessions, health=self.health, recordings_dir=self.settings.recordings_dir)
         self.retention = Retention(self.config, self.settings, sessions)
         _remove_stale_run_dirs(self.run_dir.parent)
@@ -167,7 +173,7 @@ class Supervisor:
         return (self.config, self.settings, paths, up_write, self.settings.log_level), [up_write]
 
     def _api_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
-        return (self.settings, self.host, self.port, self.settings.log_level), []
+        return (self.settings, self.host, self.port, self.settings.log_level, self.config), []
 
     def _spawn(self, child: _Child) -> None:
         args, child_ends = child.make_args()

@@ -1,4 +1,4 @@
-"""Shared fixtures: real assets, offline ultralytics, and the RTSP simulator plugin."""
+"""Shared fixtures: real assets, offline ultralytics, the RTSP simulator and PostgreSQL plugins."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings, prepare_ultralytics
 
-pytest_plugins = ["tests.fixtures.rtsp"]
+pytest_plugins = ["tests.fixtures.rtsp", "tests.fixtures.postgres"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Fixtures of the API tests: a migrated SQLite file, synced cameras, the app and a client."""
+"""Fixtures of the API tests: a migrated database (SQLite and PostgreSQL), synced cameras, the app and a client."""
 
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ from tests.incidents.helpers import make_config
 
 
 @pytest.fixture
-def api_settings(tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
+def api_settings(tmp_path: Path, fresh_db_url: str) -> Settings:
     # An explicit URL: a MATAKOTA_DATABASE_URL in the environment must not redirect these tests.
-    return Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'matakota.db'}")
+    return Settings(data_dir=tmp_path / "data", database_url=fresh_db_url)
 
 
 @pytest.fixture

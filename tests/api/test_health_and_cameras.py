@@ -51,9 +51,9 @@ def test_health_reports_the_database_and_how_many_cameras_are_online(
 
 
 def test_without_migrations_startup_logs_an_error_and_health_is_degraded(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, fresh_db_url: str
 ) -> None:
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    settings = Settings(data_dir=tmp_path, database_url=fresh_db_url)
     with caplog.at_level(logging.ERROR, logger="api.app"), TestClient(create_app(settings)) as client:
         body = client.get("/api/health").json()
     assert "has no schema: run the migrations first" in caplog.text

@@ -26,7 +26,7 @@ def test_every_schema_field_in_the_openapi_document_has_a_description(client: Te
 def test_every_parameter_has_a_description(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     listed = {p["name"] for p in paths["/api/incidents"]["get"]["parameters"]}
-    assert listed == {"camera_id", "kind", "status", "started_after", "started_before", "limit", "offset"}
+    assert listed == {"camera_id", "kind", "status", "started_after", "started_before", "overdue", "limit", "offset"}
     undescribed = [
         f"{method} {path} {parameter['name']}"
         for path, operations in paths.items()
@@ -46,6 +46,7 @@ def test_the_document_describes_the_service_and_its_tags(client: TestClient) -> 
         "cameras",
         "incidents",
         "reports",
+        "open311",
     }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

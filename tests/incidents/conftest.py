@@ -1,4 +1,4 @@
-"""Fixtures of the incident store tests: a migrated SQLite file per test, a store, a recorder."""
+"""Fixtures of the incident store tests: a migrated database per test (SQLite and PostgreSQL), a store, a recorder."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def config() -> AppConfig:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'matakota.db'}"
+def db_url(fresh_db_url: str) -> str:
+    """A new, empty database: a SQLite file, or a database on the session's PostgreSQL server."""
+    return fresh_db_url
 
 
 @pytest.fixture

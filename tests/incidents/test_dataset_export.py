@@ -85,9 +85,8 @@ class Incidents:
 
 
 @pytest.fixture
-def data_settings(tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
-    return Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'matakota.db'}")
+def data_settings(tmp_path: Path, fresh_db_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=fresh_db_url)
 
 
 @pytest.fixture

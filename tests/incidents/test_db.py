@@ -1,4 +1,4 @@
-"""Engine, sessions and migrations on a real SQLite file."""
+"""Engine, sessions and migrations on a real SQLite file and a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -48,8 +48,9 @@ def test_migrate_does_not_depend_on_the_current_directory(tmp_path: Path, monkey
     engine.dispose()
 
 
-def test_several_processes_migrating_one_new_file_at_once_all_succeed(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_several_processes_migrating_one_new_database_at_once_all_succeed(db_url: str) -> None:
+    """SQLite serializes them with a lock file, PostgreSQL with an advisory lock."""
+    url = db_url
     code = f"from incidents.db import migrate; migrate({url!r})"
     processes = [
         subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(4)
@@ -62,6 +63,7 @@ def test_several_processes_migrating_one_new_file_at_once_all_succeed(tmp_path: 
     engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connections_use_wal_and_enforce_foreign_keys(engine: Engine) -> None:
     with engine.connect() as connection:
         pragma = {
@@ -81,7 +83,7 @@ def test_make_engine_creates_the_directory_of_a_sqlite_file(tmp_path: Path) -> N
 
 def test_foreign_keys_refuse_an_incident_of_an_unknown_camera(session_factory: sessionmaker[Session]) -> None:
     now = datetime.now(UTC)
-    with pytest.raises(IntegrityError, match="FOREIGN KEY"), session_scope(session_factory) as session:
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), session_scope(session_factory) as session:
         session.add(
             Incident(camera_id="nope", kind="k", severity=Severity.LOW, title="t", started_at=now, last_seen_at=now)
         )
@@ -121,14 +123,14 @@ def test_naive_datetimes_are_refused(session_factory: sessionmaker[Session]) -> 
         session.add(camera)
 
 
-def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_camera(tmp_path: Path) -> None:
+def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_camera(db_url: str) -> None:
     """Health incidents pass through the recorder, which matches them by zone; older ones had none."""
     from alembic import command
     from sqlalchemy import text
 
     from incidents.db import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     engine = make_engine(url)
     with engine.begin() as connection:
         config = alembic_config()
@@ -146,3 +148,38 @@ def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_
         zones = dict(connection.execute(text("SELECT kind, zone FROM incidents")).all())
     engine.dispose()
     assert zones == {"camera_health": "camera", "congestion": None}
+
+
+def test_a_database_with_rows_from_the_first_release_upgrades_and_keeps_them(tmp_path: Path) -> None:
+    """Migration 0002 rebuilds the cameras table; with foreign keys on, SQLite refused to drop it."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from incidents.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO cameras (id, name, lat, lon, heading, input_url, enabled, state, fps_in, fps_out, "
+                "frames_dropped, reconnects, created_at, updated_at) VALUES ('cam', 'Cam', 0, 0, 0, 'rtsp://x', 1, "
+                "'online', 0, 0, 0, 0, '2026-01-01', '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO incidents (camera_id, kind, status, severity, title, details, started_at, last_seen_at, "
+                "created_at, updated_at) VALUES ('cam', 'congestion', 'new', 'high', 't', '{}', '2026-01-01', "
+                "'2026-01-01', '2026-01-01', '2026-01-01')"
+            )
+        )
+    migrate(url)
+    with engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+        assert connection.execute(text("SELECT camera_id FROM incidents")).scalars().all() == ["cam"]
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again for the service
+    engine.dispose()

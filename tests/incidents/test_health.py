@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig
 from core.messages import CameraState, CameraStatus, Event, Severity
-from incidents.cameras import record_status, sync_cameras
+from incidents.cameras import REASON_LENGTH, record_status, sync_cameras
 from incidents.db import session_scope
 from incidents.health import (
     CAMERA_HEALTH_KIND,
@@ -24,7 +24,7 @@ from incidents.health import (
     camera_uptime,
     day_bounds,
 )
-from incidents.models import CameraStateSpan, Incident, IncidentStatus
+from incidents.models import Camera, CameraStateSpan, Incident, IncidentStatus
 from incidents.recorder import IncidentRecorder
 from tests.incidents.helpers import T0
 
@@ -160,6 +160,19 @@ def test_a_worker_that_stops_reporting_is_offline_and_raises_an_incident(
     with session_scope(session_factory) as session:
         states = [s.state for s in session.scalars(select(CameraStateSpan).where(CameraStateSpan.camera_id == CAM))]
     assert states == [CameraState.ONLINE, CameraState.OFFLINE]
+
+
+def test_a_reason_longer_than_its_column_is_stored_cut_on_every_database(
+    monitor: tuple[Checked, Clock], session_factory: sessionmaker[Session]
+) -> None:
+    """PostgreSQL refuses what overflows a VARCHAR (SQLite keeps it): a long decoder error must not lose the report."""
+    health, clock = monitor
+    _feed(session_factory, health, clock, _status(CameraState.OFFLINE, T0, T0, "decoder: " + "x" * 2000), check=False)
+    with session_scope(session_factory) as session:
+        camera = session.get(Camera, CAM)
+        span = session.scalars(select(CameraStateSpan).where(CameraStateSpan.camera_id == CAM)).one()
+        stored = [camera.state_reason if camera else None, span.reason]
+    assert [(len(r or ""), (r or "")[:10], (r or "")[-1:]) for r in stored] == [(REASON_LENGTH, "decoder: x", "…")] * 2
 
 
 def test_uptime_per_local_day_counts_up_and_down_time_and_not_unmonitored_time(

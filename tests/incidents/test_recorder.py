@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig
@@ -349,7 +349,7 @@ def test_database_errors_propagate_so_the_caller_can_retry(
 ) -> None:
     engine: Engine = make_engine(db_url)  # never migrated: no tables
     recorder = IncidentRecorder(make_session_factory(engine), store, config)
-    with pytest.raises(OperationalError):
+    with pytest.raises(DBAPIError):  # OperationalError on SQLite, ProgrammingError (undefined table) on PostgreSQL
         recorder.handle_event(make_event(START))
     engine.dispose()
 
