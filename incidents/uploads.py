@@ -63,8 +63,19 @@ def check_image(data: bytes, *, max_bytes: int = MAX_MEDIA_BYTES) -> CheckedImag
     )
 
 
+def _looks_like_an_image(data: bytes) -> bool:
+    """Whether ``data`` starts like a JPEG, PNG or WebP file."""
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _decode(data: bytes) -> Image.Image:
-    """The fully decoded image; anything else (text, truncated, a bomb) is refused."""
+    """The fully decoded image; anything else (text, truncated, a bomb) is refused.
+
+    The file's signature is checked first: in a process that has imported ultralytics, Pillow's
+    ``Image.open`` is patched to try installing a HEIF plugin on any file it cannot identify.
+    """
+    if not _looks_like_an_image(data):
+        raise MediaRejected("not an image: the media is not a JPEG, PNG or WebP file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -76,7 +87,7 @@ def _decode(data: bytes) -> Image.Image:
             image.load()
     except MediaRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except (UnidentifiedImageError, ImportError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise MediaRejected("not an image: the media could not be decoded as JPEG, PNG or WebP") from err
     except (OSError, ValueError, SyntaxError) as err:  # Pillow's errors for truncated or corrupt files
         raise MediaRejected(f"not an image: the media is damaged ({err})") from err
