@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.messages import Severity
-from incidents.db import current_revision, head_revision, make_engine, migrate, session_scope
+from incidents.db import alembic_config, current_revision, head_revision, make_engine, migrate, session_scope
 from incidents.models import Base, Camera, Incident
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,17 +126,10 @@ def test_naive_datetimes_are_refused(session_factory: sessionmaker[Session]) -> 
 
 def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_camera(db_url: str) -> None:
     """Health incidents pass through the recorder, which matches them by zone; older ones had none."""
-    from alembic import command
-    from sqlalchemy import text
-
-    from incidents.db import alembic_config
-
     url = db_url
     engine = make_engine(url)
     with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+        _upgrade_to(connection, "0003")
         connection.execute(
             text(
                 "INSERT INTO incidents (kind, zone, status, severity, title, details, started_at, last_seen_at, "
@@ -152,17 +146,10 @@ def test_upgrading_gives_camera_health_incidents_stored_without_a_zone_the_zone_
 
 def test_a_database_with_rows_from_the_first_release_upgrades_and_keeps_them(tmp_path: Path) -> None:
     """Migration 0002 rebuilds the cameras table; with foreign keys on, SQLite refused to drop it."""
-    from alembic import command
-    from sqlalchemy import text
-
-    from incidents.db import alembic_config
-
     url = f"sqlite:///{tmp_path / 'first.db'}"
     engine = make_engine(url)
     with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+        _upgrade_to(connection, "0001")
         connection.execute(
             text(
                 "INSERT INTO cameras (id, name, lat, lon, heading, input_url, enabled, state, fps_in, fps_out, "
@@ -183,3 +170,10 @@ def test_a_database_with_rows_from_the_first_release_upgrades_and_keeps_them(tmp
         assert connection.execute(text("SELECT camera_id FROM incidents")).scalars().all() == ["cam"]
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again for the service
     engine.dispose()
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    """Migrate only up to ``revision``, as an older release left the database."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
