@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -44,3 +45,10 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvidenceStoreDep = Annotated[EvidenceStore, Depends(get_evidence_store)]
 WorkflowRulesDep = Annotated[WorkflowRules, Depends(get_workflow_rules)]
+
+# Path and query parameters that several resources share.
+CameraId = Annotated[str, Path(description="Camera id from the configuration.")]
+RangeStart = Annotated[
+    AwareDatetime | None, Query(description="Start of the range, with a time zone (default: `end` minus 1 hour).")
+]
+RangeEnd = Annotated[AwareDatetime | None, Query(description="End of the range, with a time zone (default: now).")]

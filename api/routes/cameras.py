@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-
-from api.deps import SessionDep
+from api.deps import CameraId, SessionDep
 from api.schemas import CameraOut, ErrorOut
 from incidents.queries import get_camera, list_cameras
 from incidents.types import utcnow
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
-
-CameraId = Annotated[str, Path(description="Camera id from the configuration.")]
 
 
 @router.get("")

@@ -6,10 +6,9 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import SessionDep
+from api.deps import CameraId, RangeEnd, RangeStart, SessionDep
 from api.schemas import ErrorOut, TrafficCountsOut, TrafficSeriesOut
 from incidents.queries import get_camera
 from incidents.traffic import traffic_series
@@ -36,14 +35,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{camera_id}/counts", responses=_ERRORS)
 def traffic_counts(
-    camera_id: Annotated[str, Path(description="Camera id from the configuration.")],
+    camera_id: CameraId,
     session: SessionDep,
-    start: Annotated[
-        AwareDatetime | None, Query(description="Start of the range, with a time zone (default: `end` minus 1 hour).")
-    ] = None,
-    end: Annotated[
-        AwareDatetime | None, Query(description="End of the range, with a time zone (default: now).")
-    ] = None,
+    start: RangeStart = None,
+    end: RangeEnd = None,
     resolution: Annotated[
         Resolution, Query(description="Interval length in minutes: 1, 15 or 60 (intervals start on UTC).")
     ] = Resolution.MINUTE,

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import CameraId, RangeEnd, RangeStart, SessionDep, SettingsDep
 from api.schemas import ErrorOut, RecordingsOut
 from core.settings import Settings
 from incidents.models import RecordingSegment
@@ -27,7 +27,6 @@ router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 MAX_LIST_S = 24 * 3600.0  # the longest range one listing answers
 MAX_EXPORT_S = 3600.0  # the longest range one export holds
 
-CameraId = Annotated[str, Path(description="Camera id from the configuration.")]
 Start = Annotated[AwareDatetime, Query(description="Start of the range (ISO 8601 with a time zone offset).")]
 End = Annotated[AwareDatetime, Query(description="End of the range, after its start (ISO 8601 with an offset).")]
 
@@ -41,12 +40,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def list_recordings(
     camera_id: CameraId,
     session: SessionDep,
-    start: Annotated[
-        AwareDatetime | None, Query(description="Start of the range, with a time zone (default: `end` minus 1 hour).")
-    ] = None,
-    end: Annotated[
-        AwareDatetime | None, Query(description="End of the range, with a time zone (default: now).")
-    ] = None,
+    start: RangeStart = None,
+    end: RangeEnd = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="Page size of the segment list (1-5000).")] = 1000,
     offset: Annotated[int, Query(ge=0, description="Number of segments to skip.")] = 0,
 ) -> RecordingsOut:
