@@ -53,6 +53,10 @@ class CitizenReport(Base):
     exif_lat: Mapped[float | None]  # GPS position in the photo's EXIF, if any
     exif_lon: Mapped[float | None]
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # Correlation (incidents.correlation): when cameras and incidents nearby were looked for, and when
+    # a camera incident of the same kind, linked to this report, confirmed it.
+    correlated_at: Mapped[datetime | None]
+    camera_confirmed_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"CitizenReport(service_request_id={self.service_request_id!r}, service_code={self.service_code!r})"

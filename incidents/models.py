@@ -96,6 +96,8 @@ class Camera(Timestamped, Base):
     lat: Mapped[float]
     lon: Mapped[float]
     heading: Mapped[float] = mapped_column(default=0.0)
+    fov_deg: Mapped[float] = mapped_column(default=60.0)  # horizontal field of view
+    range_m: Mapped[float] = mapped_column(default=80.0)  # how far the camera usefully sees
     kelurahan: Mapped[str | None] = mapped_column(String(100))
     kecamatan: Mapped[str | None] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(300))
