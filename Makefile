@@ -27,6 +27,7 @@ bench: setup
 	$(VENV)/python -m bench.detector
 	$(VENV)/python -m bench.ingest
 	$(VENV)/python -m bench.pipeline
+	$(VENV)/python -m bench.incident_list
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

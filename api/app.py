@@ -8,15 +8,32 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import authorize, document_security
 from api.errors import install_error_handlers
-from api.routes import cameras, counts, health, incidents, metrics, open311, recordings, reports
+from api.routes import auth as auth_routes
+from api.routes import (
+    cameras,
+    citizen_reports,
+    counts,
+    health,
+    incidents,
+    metrics,
+    open311,
+    recordings,
+    reports,
+    snapshots,
+)
+from api.routes import cap as cap_routes
+from api.routes import feed as feed_routes
+from api.routes import webhooks as webhook_routes
 from core.config import AppConfig
+from core.incident_config import CorrelationConfig
 from core.settings import Settings
 from incidents.db import current_revision, head_revision, make_engine, make_session_factory
 from incidents.evidence import EvidenceStore
@@ -75,6 +92,7 @@ class MataKotaAPI(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
+        document_security(schema, self.routes)
         components = schema.get("components", {}).get("schemas", {})
         for name, fields in _BUILTIN_FIELD_DESCRIPTIONS.items():
             properties = components.get(name, {}).get("properties", {})
@@ -95,17 +113,29 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     settings = settings if settings is not None else Settings()
     engine = make_engine(settings.resolved_database_url)
     app = MataKotaAPI(
-        title="Mata Kota", version=VERSION, description=DESCRIPTION, openapi_tags=TAGS, lifespan=_lifespan
+        title="Mata Kota",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan,
+        # Every route needs credentials but the public ones api.auth lists, routes added later too.
+        dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.evidence_store = EvidenceStore(settings.evidence_dir)
     app.state.workflow_rules = WorkflowRules.from_config(config) if config is not None else WorkflowRules()
+    app.state.correlation = config.correlation if config is not None else CorrelationConfig()
     install_error_handlers(app)
-    for module in (health, cameras, counts, incidents, metrics, recordings, reports):
+    for module in (health, cameras, counts, incidents, metrics, recordings, reports, snapshots):
         app.include_router(module.router)
     open311.install(app)  # its routes, and its tag's description
+    citizen_reports.install(app)  # the operators' side of citizens' reports, and its tag
+    auth_routes.install(app)  # login, users, API keys
+    webhook_routes.install(app, config)  # subscriptions, deliveries; the dispatcher's settings
+    feed_routes.install(app)  # the change feed: pages and the live stream
+    app.include_router(cap_routes.router)  # incidents as CAP 1.2 alerts
     app.add_api_route("/", _to_docs, include_in_schema=False)
     return app
 
@@ -117,7 +147,10 @@ async def _to_docs() -> RedirectResponse:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(_check_schema, app.state.engine)
+    dispatcher = webhook_routes.start_dispatcher(app)  # sends webhook deliveries from this process
     yield
+    if dispatcher is not None:
+        await run_in_threadpool(dispatcher.stop)
     app.state.engine.dispose()
 
 

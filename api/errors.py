@@ -14,11 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from core.errors import (
+    AccountExists,
+    AuthenticationFailed,
     MataKotaError,
     MediaTooLarge,
     ModelUnavailable,
     NotFoundError,
     RateLimited,
+    SnapshotFailed,
     StreamUnavailable,
     TransitionInvalid,
     TransitionNotAllowed,
@@ -31,7 +34,10 @@ OPEN311_PREFIX = "/open311/"
 # Checked in order; the first class the error is an instance of decides the status.
 _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
+    (AuthenticationFailed, 401),
+    (AccountExists, 409),
     (TransitionNotAllowed, 409),  # the incident's status forbids it
+    (SnapshotFailed, 409),  # the camera gave no picture for this request: ask again
     (TransitionInvalid, 422),  # the request lacks what the status needs, or names what does not exist
     (MediaTooLarge, 413),
     (RateLimited, 429),
@@ -53,6 +59,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    if isinstance(exc, AuthenticationFailed):
+        headers = {"WWW-Authenticate": "Bearer"}
     if request.url.path.startswith(OPEN311_PREFIX):
         return _open311_error(status, str(exc), headers)
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)

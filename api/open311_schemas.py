@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 documents (JSON): services, service requests, tokens, errors; field names as in the spec."""
+"""Open311 GeoReport v2 documents (JSON, and XML from the same objects): services, requests, tokens, errors."""
 
 from __future__ import annotations
 
@@ -51,15 +51,24 @@ class ServiceOut(Open311Out):
         )
 
 
+class AttributeValueOut(Open311Out):
+    """One choice of a `singlevaluelist` or `multivaluelist` attribute."""
+
+    key: str = Field(description="The value to send.")
+    name: str = Field(description="The value as shown to the citizen.")
+
+
 class ServiceAttributeOut(Open311Out):
-    """An extra form field of a service (none of ours has any)."""
+    """An extra form field of a service (none of ours has any); fields in the spec's order."""
 
     variable: bool = Field(description="Whether the citizen fills it in.")
     code: str = Field(description="Name of the field.")
     datatype: str = Field(description="string, number, datetime, text, singlevaluelist or multivaluelist.")
     required: bool = Field(description="Whether it must be given.")
-    description: str = Field(description="The question asked.")
+    datatype_description: str | None = Field(default=None, description="How to fill it in, if said.")
     order: int = Field(description="Position in the form.")
+    description: str = Field(description="The question asked.")
+    values: list[AttributeValueOut] = Field(default_factory=list, description="The choices of a list attribute.")
 
 
 class ServiceDefinitionOut(Open311Out):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.citizen_report_schemas import IncidentLinkOut, IncidentReportOut
 from api.schemas import IncidentOut, Out
 from incidents.models import Incident, IncidentReview, ReviewVerdict
 from incidents.reviews import FalseAlarmTally
@@ -22,7 +23,12 @@ class ReviewIn(BaseModel):
         description="`confirmed` (it happened: a positive for training) or `false_positive` (a false alarm)."
     )
     note: str | None = Field(default=None, max_length=2000, description="Why, in the operator's words.")
-    by: str = Field(min_length=1, max_length=100, description="Who reviewed it (operator name or id).")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Optional, for older clients, and not recorded: the review is by the logged-in user or API key.",
+    )
 
 
 class ReviewOut(Out):
@@ -31,7 +37,7 @@ class ReviewOut(Out):
     incident_id: int = Field(description="The incident reviewed.")
     verdict: ReviewVerdict = Field(description="`confirmed` or `false_positive`.")
     note: str | None = Field(description="The operator's note, if any.")
-    by: str = Field(description="Who reviewed it.")
+    by: str = Field(description="Who reviewed it: a username, or `key:<name>` for an API key.")
     at: datetime = Field(description="When the review was recorded.")
 
     @classmethod
@@ -50,14 +56,30 @@ class IncidentDetailOut(IncidentOut):
     """One incident with links to its evidence and its latest review."""
 
     review: ReviewOut | None = Field(description="The latest operator review; null until someone reviews it.")
+    linked_incidents: list[IncidentLinkOut] = Field(
+        default=[], description="Incidents of the same kind close in space and time: suggested or merged links."
+    )
+    citizen_reports: list[IncidentReportOut] = Field(default=[], description="Citizens' reports linked to it.")
 
     @classmethod
     def with_review(
-        cls, incident: Incident, review: IncidentReview | None, rules: WorkflowRules, now: datetime
+        cls,
+        incident: Incident,
+        review: IncidentReview | None,
+        rules: WorkflowRules,
+        now: datetime,
+        *,
+        links: list[IncidentLinkOut] | None = None,
+        reports: list[IncidentReportOut] | None = None,
     ) -> IncidentDetailOut:
         """The answer for ``incident`` (evidence loaded) and its latest ``review``, routed and timed by ``rules``."""
         base = IncidentOut.from_model(incident, rules, now).model_dump()
-        return cls(**base, review=ReviewOut.from_model(review) if review is not None else None)
+        return cls(
+            **base,
+            review=ReviewOut.from_model(review) if review is not None else None,
+            linked_incidents=links or [],
+            citizen_reports=reports or [],
+        )
 
 
 class FalseAlarmRowOut(Out):

@@ -45,6 +45,14 @@ class ErrorOut(Out):
     detail: str = Field(description="What went wrong, in words.")
 
 
+class BadQueryOut(Out):
+    """Why a query was refused: a sentence, or FastAPI's list of invalid parameters."""
+
+    detail: str | list[dict[str, Any]] = Field(
+        description="A sentence (e.g. a bad range or time zone), or one entry per invalid parameter (type, value)."
+    )
+
+
 class HealthOut(Out):
     """Whether the service and its database work, and how many cameras are online."""
 

@@ -18,7 +18,15 @@ class StatusChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     to: IncidentStatus = Field(description="The new status; the allowed moves are listed in the README.")
-    by: str = Field(min_length=1, max_length=100, description="Who made the change (operator name or id).")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description=(
+            "Optional, for older clients: the change is recorded as made by the logged-in user or API key; "
+            "a different name given here is kept in the audit details as `stated_by`."
+        ),
+    )
     note: str | None = Field(default=None, max_length=2000, description="Why, in the operator's words.")
     agency: str | None = Field(
         default=None,
@@ -44,11 +52,12 @@ class StatusChangeIn(BaseModel):
             raise ValueError("agency and expected_by go only with to=dispatched")
         return self
 
-    def to_change(self) -> StatusChange:
-        """The domain's status change."""
+    def to_change(self, by: str) -> StatusChange:
+        """The domain's status change, made by ``by`` (the authenticated caller)."""
         return StatusChange(
             to=self.to,
-            by=self.by,
+            by=by,
+            stated_by=self.by,
             note=self.note,
             agency=self.agency,
             expected_by=self.expected_by,
@@ -60,11 +69,18 @@ class AuditOut(Out):
     """One status change of an incident."""
 
     at: datetime = Field(description="When the status changed.")
-    by: str = Field(description="Who changed it: an operator, or `system` for the recorder's own changes.")
+    by: str = Field(
+        description="Who changed it: a username, `key:<name>` for an API key, or `system` for the recorder's own."
+    )
     from_status: IncidentStatus = Field(description="The status before.")
     to_status: IncidentStatus = Field(description="The status after.")
     note: str | None = Field(description="Why, if someone said.")
-    details: dict[str, Any] = Field(description="What went with it: `agency` and `expected_by`, or `merged_into`.")
+    details: dict[str, Any] = Field(
+        description=(
+            "What went with it: `agency` and `expected_by`, or `merged_into`; `stated_by` when the request "
+            "named someone other than its caller."
+        )
+    )
 
     @classmethod
     def from_model(cls, row: IncidentAudit) -> AuditOut:

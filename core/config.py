@@ -15,9 +15,11 @@ from core.incident_config import (
     DEFAULT_AGENCIES,
     DEFAULT_ROUTING,
     AgencyCode,
+    CorrelationConfig,
     IncidentsConfig,
     RoutingRule,
     SlaConfig,
+    WebhooksConfig,
     check_routing,
 )
 from core.redact import redact_url
@@ -159,6 +161,10 @@ class LocationConfig(StrictModel):
     lat: float = Field(ge=-90, le=90, description="Latitude, WGS84 degrees.")
     lon: float = Field(ge=-180, le=180, description="Longitude, WGS84 degrees.")
     heading: float = Field(default=0.0, ge=0, lt=360, description="View direction, degrees from north.")
+    fov_deg: float = Field(
+        default=60.0, ge=1, le=360, description="Horizontal field of view, degrees; 360: a camera that sees all round."
+    )
+    range_m: float = Field(default=80.0, gt=0, description="How far the camera usefully sees, metres.")
     # Lengths of the cameras table's columns: PostgreSQL refuses longer values where SQLite keeps them.
     kelurahan: str | None = Field(default=None, max_length=100, description="Kelurahan (urban village).")
     kecamatan: str | None = Field(default=None, max_length=100, description="Kecamatan (district).")
@@ -464,6 +470,9 @@ class StorageConfig(StrictModel):
     evidence_days: float = Field(
         default=180.0, gt=0, description="Evidence of incidents closed longer ago than this is deleted."
     )
+    snapshot_days: float = Field(
+        default=30.0, gt=0, description="Pictures operators asked cameras for are deleted after this many days."
+    )
     check_interval_s: float = Field(default=60.0, gt=0, description="How often retention runs.")
 
 
@@ -502,6 +511,12 @@ class AppConfig(StrictModel):
     )
     sla: SlaConfig = Field(default=SlaConfig(), description="How soon incidents must be acknowledged and resolved.")
     incidents: IncidentsConfig = Field(default=IncidentsConfig(), description="How events become incidents.")
+    webhooks: WebhooksConfig = Field(
+        default=WebhooksConfig(), description="Delivery of incident events to webhook subscriptions."
+    )
+    correlation: CorrelationConfig = Field(
+        default=CorrelationConfig(), description="How citizens' reports, cameras and incidents are linked."
+    )
     cameras: list[CameraConfig] = Field(min_length=1)
 
     @field_validator("routing")

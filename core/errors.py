@@ -71,3 +71,35 @@ class RateLimited(MataKotaError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class SnapshotNotFound(NotFoundError):
+    """No snapshot request has the requested id, or its picture is not ready (or gone)."""
+
+
+class SnapshotFailed(MataKotaError):
+    """The camera could not give the requested picture; the message says why."""
+
+
+class AuthenticationFailed(MataKotaError):
+    """Wrong, unknown or inactive credentials; the message never says which."""
+
+
+class AccountInvalid(MataKotaError):
+    """A user or API key cannot be created as asked: a taken username, a too short password, a bad name."""
+
+
+class AccountExists(AccountInvalid):
+    """The username is taken."""
+
+
+class ApiKeyNotFound(NotFoundError):
+    """No API key has the requested id."""
+
+
+class LinkNotFound(NotFoundError):
+    """No link between two incidents has the requested id."""
+
+
+class LinkNotAllowed(TransitionNotAllowed):
+    """A report or incident link cannot be made or changed from where it is; the message says why."""

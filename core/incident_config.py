@@ -141,3 +141,102 @@ def check_routing(agencies: dict[str, str], routing: list[RoutingRule]) -> list[
     if problems:
         raise ValidationError.from_exception_data("routing", problems)
     return routing
+
+
+# Codes of the Open311 services (incidents.citizen_services) and the incident kinds the analytics
+# rules raise; kept here so the configuration can be checked without importing either.
+CITIZEN_SERVICE_CODES: tuple[str, ...] = ("trash", "flooding", "traffic", "road_damage", "street_light", "other")
+CORRELATED_KINDS: tuple[str, ...] = ("congestion", "dumping", "flood", "stalled_vehicle", "traffic_jam", "trash")
+
+DEFAULT_SERVICE_KINDS: dict[str, list[str]] = {
+    "trash": ["dumping", "trash"],
+    "flooding": ["flood"],
+    "traffic": ["traffic_jam", "congestion", "stalled_vehicle"],
+    # Road damage, street lights and anything else: no camera rule sees them.
+}
+
+
+class ProximityConfig(SectionModel):
+    """How close in space and time two sightings must be to be one event."""
+
+    radius_m: float = Field(gt=0, le=10_000, description="Greatest distance, metres.")
+    window_s: float = Field(gt=0, le=7 * 86_400, description="Greatest time apart, seconds, before or after.")
+
+
+class CorrelationConfig(SectionModel):
+    """How citizens' reports are matched with cameras and camera incidents, and incidents with each other."""
+
+    reports: ProximityConfig = Field(
+        default=ProximityConfig(radius_m=300, window_s=2 * 3600),
+        description="A report links to an open camera incident of a matching kind this close to its camera.",
+    )
+    incidents: ProximityConfig = Field(
+        default=ProximityConfig(radius_m=250, window_s=1800),
+        description="Open incidents of one kind on two cameras this close are suggested as one event.",
+    )
+    nearby_range_factor: float = Field(
+        default=2.0,
+        ge=1,
+        le=10,
+        description="Cameras up to this many times their range from a report are listed, in view or not.",
+    )
+    service_kinds: dict[str, list[KindName]] = Field(
+        default=DEFAULT_SERVICE_KINDS,
+        description="Open311 service code -> the incident kinds it matches; codes left out match none.",
+    )
+
+    @field_validator("service_kinds")
+    @classmethod
+    def _known_codes_and_kinds(cls, service_kinds: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown_codes = sorted(set(service_kinds) - set(CITIZEN_SERVICE_CODES))
+        if unknown_codes:
+            raise ValueError(
+                f"unknown service code(s) {', '.join(unknown_codes)} (known: {', '.join(CITIZEN_SERVICE_CODES)})"
+            )
+        unknown_kinds = sorted({k for kinds in service_kinds.values() for k in kinds} - set(CORRELATED_KINDS))
+        if unknown_kinds:
+            raise ValueError(
+                f"unknown incident kind(s) {', '.join(unknown_kinds)} (known: {', '.join(CORRELATED_KINDS)})"
+            )
+        return service_kinds
+
+    def kinds_for(self, service_code: str) -> frozenset[str]:
+        """The incident kinds a report of ``service_code`` matches (none for an unmapped code)."""
+        return frozenset(self.service_kinds.get(service_code, ()))
+
+    def codes_for(self, kind: str) -> frozenset[str]:
+        """The service codes whose reports an incident of ``kind`` matches."""
+        return frozenset(code for code, kinds in self.service_kinds.items() if kind in kinds)
+
+
+class WebhooksConfig(SectionModel):
+    """How incident events are delivered to other city applications' webhook subscriptions.
+
+    The API process sends them; a failed attempt is retried after ``backoff_initial_s``, doubling
+    (with jitter) up to ``backoff_max_s``, until ``max_attempts`` have failed: then the delivery is
+    dead (listed at ``GET /api/webhooks/dead-letter``, until someone redelivers it).
+    """
+
+    enabled: bool = Field(
+        default=True, description="Send deliveries from the API process; false holds them until it is true again."
+    )
+    max_attempts: int = Field(default=8, ge=1, le=50, description="Attempts before a delivery is dead.")
+    backoff_initial_s: float = Field(default=10.0, gt=0, description="Delay after the first failed attempt.")
+    backoff_max_s: float = Field(default=3600.0, gt=0, description="Ceiling of the delay between attempts.")
+    timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Limit for connecting, sending and each wait for the answer."
+    )
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often new events and due retries are looked for."
+    )
+    commit_grace_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a missing event id below a visible one is waited for (its change may still commit).",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> WebhooksConfig:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError("backoff_initial_s must not exceed backoff_max_s")
+        return self

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
         default="text",
         description="Log lines as text, or as one JSON object per line for a log collector (MATAKOTA_LOG_FORMAT).",
     )
+    cap_sender: str = Field(
+        default="matakota@palembang.go.id",
+        pattern=r"^[^\s,&<]+$",
+        description="Sender of the CAP alerts, an address that names the city (MATAKOTA_CAP_SENDER).",
+    )
+    cap_sender_name: str = Field(
+        default="Command Center Kota Palembang",
+        description="Who issues the CAP alerts, in words (MATAKOTA_CAP_SENDER_NAME).",
+    )
+    cap_scope: Literal["Public", "Restricted"] = Field(
+        default="Public",
+        description="CAP scope: `Public`, or `Restricted` to the city's agencies (MATAKOTA_CAP_SCOPE).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

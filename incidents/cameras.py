@@ -49,6 +49,7 @@ def upsert_camera(camera: CameraConfig, *, session: Session) -> Camera:
     location = camera.location
     row.name = camera.name
     row.lat, row.lon, row.heading = location.lat, location.lon, location.heading
+    row.fov_deg, row.range_m = location.fov_deg, location.range_m
     row.kelurahan, row.kecamatan, row.address = location.kelurahan, location.kecamatan, location.address
     row.enabled = camera.enabled
     row.input_url = camera.input_for("detect").safe_url

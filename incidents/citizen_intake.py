@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ReportInvalid, ReportNotFound
+from core.incident_config import CorrelationConfig
 from incidents.citizen_reports import CitizenReport, ReportStatus
 from incidents.citizen_services import get_service
+from incidents.correlation import correlate_report
 from incidents.evidence import EvidenceStore
+from incidents.routing import WorkflowRules
 from incidents.uploads import CheckedImage
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = timedelta(days=90)  # Open311: without dates, the last 90 days
 MAX_LISTED = 1000  # Open311's usual cap on one answer
@@ -50,9 +56,18 @@ class ReportFilter:
 
 
 def create_report(
-    submission: Submission, image: CheckedImage | None, *, session: Session, store: EvidenceStore, now: datetime
+    submission: Submission,
+    image: CheckedImage | None,
+    *,
+    session: Session,
+    store: EvidenceStore,
+    now: datetime,
+    correlation: CorrelationConfig | None = None,
+    rules: WorkflowRules | None = None,
 ) -> CitizenReport:
-    """Add a report and write its photo files (public copy, private original); flushes.
+    """Add a report, write its photo files (public copy, private original), link it to cameras and incidents; flushes.
+
+    Correlation (``correlation``, default settings when None) that fails is logged: the report is kept.
 
     Raises:
         ReportNotFound: when the service code is unknown.
@@ -88,7 +103,18 @@ def create_report(
     session.flush()  # a clash of ids fails here, before any file is written
     if image is not None:
         _write_media(report, image, store)
+    _correlate(report, correlation or CorrelationConfig(), rules, session=session, now=now)
     return report
+
+
+def _correlate(
+    report: CitizenReport, settings: CorrelationConfig, rules: WorkflowRules | None, *, session: Session, now: datetime
+) -> None:
+    try:
+        with session.begin_nested():  # a failure rolls back the links only
+            correlate_report(report, session=session, settings=settings, rules=rules, now=now)
+    except Exception:  # a citizen's report is stored whatever correlation does
+        logger.exception("report %s: correlation failed", report.service_request_id)
 
 
 def _personal_fields(submission: Submission) -> dict[str, str | None]:

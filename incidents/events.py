@@ -13,7 +13,7 @@ Event types:
 - ``report.created``, ``report.updated`` (status, linked incident, confirmed by a camera).
 
 Event ids grow with insertion, but on PostgreSQL two transactions may commit out of id order:
-a reader that follows ``id > cursor`` must look again for ids it skipped (see :func:`events_after`).
+a reader that follows ``id > cursor`` must look again for ids it skipped (see :mod:`incidents.feed`).
 """
 
 from __future__ import annotations

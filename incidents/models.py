@@ -211,14 +211,20 @@ class Incident(Timestamped, Base):
     """Something a camera (or, later, a citizen) raised that operators handle."""
 
     __tablename__ = "incidents"
-    # AUTOINCREMENT on SQLite: ids are never reused, since evidence file names contain them.
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        # The list filters by one of these and pages newest first (migration 0008).
+        Index("ix_incidents_camera_id_started_at", "camera_id", "started_at"),
+        Index("ix_incidents_kind_started_at", "kind", "started_at"),
+        Index("ix_incidents_status_started_at", "status", "started_at"),
+        # AUTOINCREMENT on SQLite: ids are never reused, since evidence file names contain them.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(64), index=True)
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    kind: Mapped[str] = mapped_column(String(64))
     zone: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[IncidentStatus] = mapped_column(StrEnumType(IncidentStatus), default=IncidentStatus.NEW, index=True)
+    status: Mapped[IncidentStatus] = mapped_column(StrEnumType(IncidentStatus), default=IncidentStatus.NEW)
     severity: Mapped[Severity] = mapped_column(StrEnumType(Severity))
     title: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -17,10 +17,12 @@ from core.config import AppConfig, CameraConfig
 from core.incident_config import IncidentsConfig
 from core.messages import ClipRequest, ClipResult, Event, EventPhase, Severity
 from incidents.cameras import upsert_camera
+from incidents.correlation import correlate_incident
 from incidents.db import session_scope
 from incidents.evidence import EvidenceStore
 from incidents.health import CAMERA_HEALTH_KIND, REOPEN_WITHIN_S
 from incidents.models import OPEN_STATUSES, Camera, Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus
+from incidents.routing import WorkflowRules
 from incidents.types import from_ts
 from incidents.workflow import reopen_by_system, resolve_by_system
 
@@ -69,6 +71,8 @@ class IncidentRecorder:
         self.dedup_window_s = dedup_window_s
         self.policies = {**DEFAULT_POLICIES, **(policies or {})}
         self.clip_grace_s = clip_grace_s
+        self.correlation = config.correlation
+        self.rules = WorkflowRules.from_config(config)
 
     def policy(self, kind: str) -> KindPolicy:
         """The policy of ``kind``: its own, or the default dedup window."""
@@ -180,6 +184,7 @@ class IncidentRecorder:
         session.add(incident)
         session.flush()  # the id names the evidence files
         logger.info("%s: incident %d opened: %s", event.camera_id, incident.id, event.title)
+        self._correlate(incident, session)
         if event.snapshot_jpeg:
             self._add_snapshot(incident, camera.id, event.snapshot_jpeg)
         if event.frame_jpeg:
@@ -215,6 +220,14 @@ class IncidentRecorder:
             end_ts=clip_end_ts,
             path=str(self.store.path_for(relpath)),
         )
+
+    def _correlate(self, incident: Incident, session: Session) -> None:
+        """Link citizens' reports and twin incidents to a new incident; a failure must not lose the incident."""
+        try:
+            with session.begin_nested():  # a failure rolls back the links only
+                correlate_incident(incident, session=session, settings=self.correlation, rules=self.rules)
+        except Exception:  # the incident is stored whatever correlation does
+            logger.exception("%s: correlating incident %d failed", incident.camera_id, incident.id)
 
     def _add_snapshot(
         self, incident: Incident, camera_id: str, jpeg: bytes, *, kind: EvidenceKind = EvidenceKind.SNAPSHOT

@@ -31,6 +31,7 @@ from incidents.models import OPEN_STATUSES, Evidence, EvidenceStatus, Incident, 
 from incidents.recordings import segment_file
 from incidents.retention_report import Category, Freed, RetentionReport
 from incidents.retention_sweep import Sweeper, unlink
+from incidents.snapshots import SnapshotRequest
 from incidents.types import utcnow
 
 __all__ = ["Category", "Freed", "Retention", "RetentionReport"]
@@ -79,6 +80,7 @@ class Retention:
             if record.max_gb is not None:
                 self._fit_camera(camera_id, int(record.max_gb * GB), report)
         self._expire_evidence(now, report)
+        self._expire_snapshots(now, report)
         self._fit_storage(now, report)
         if report.freed:
             logger.info("retention: %s", report.summary())
@@ -171,6 +173,29 @@ class Retention:
             report.add(category, size)
             logger.info("%s: deleted %s of incident %d (%s): %s", camera_id, kind, incident_id, relpath, why)
         return len(taken), total
+
+    def _expire_snapshots(self, now: datetime, report: RetentionReport) -> None:
+        """Pictures asked of cameras (``snapshots/``) go after ``storage.snapshot_days``; their rows stay."""
+        days = self.config.storage.snapshot_days
+        cutoff = now - timedelta(days=days)
+        why = f"older than storage.snapshot_days ({days:g})"
+        while True:
+            with session_scope(self.sessions) as session:
+                rows = session.scalars(
+                    select(SnapshotRequest)
+                    .where(SnapshotRequest.path.is_not(None), SnapshotRequest.requested_at < cutoff)
+                    .limit(BATCH)
+                ).all()
+                taken = [(row.camera_id, row.id, row.path) for row in rows if row.path is not None]
+                for row in rows:
+                    row.path = None
+                    row.error = f"picture deleted by retention on {now.date().isoformat()}: {why}"
+            for camera_id, snapshot_id, relpath in taken:
+                path = self._evidence_file(relpath)
+                report.add(Category.SNAPSHOTS_AGE, unlink(path) if path is not None else 0)
+                logger.info("%s: deleted snapshot %d (%s): %s", camera_id, snapshot_id, relpath, why)
+            if len(rows) < BATCH:
+                return
 
     # -- the whole store -------------------------------------------------------------------------
 

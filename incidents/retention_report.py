@@ -18,6 +18,7 @@ class Category(StrEnum):
     TEMP_FILES = "temp_files"
     MISSING_FILES = "missing_files"  # index rows whose file was gone (no bytes freed)
     LEFTOVER_EVIDENCE = "leftover_evidence"  # files of evidence already marked deleted
+    SNAPSHOTS_AGE = "snapshots_age"  # pictures operators asked cameras for, older than storage.snapshot_days
 
 
 @dataclass(slots=True)

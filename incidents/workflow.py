@@ -14,7 +14,8 @@ The table (``TRANSITIONS``)::
 have it resolved (given, else now + the SLA's resolve time); ``duplicate`` needs the incident it
 is merged into. The recorder's own changes (a camera that recovered resolves its health incident,
 one that fails again reopens it) bypass the table, since no operator made them, but are audited
-too, by ``system``.
+too, by ``system``. After every change, the citizens' reports linked to the incident follow it
+(:mod:`incidents.report_status`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from core.errors import IncidentNotFound, TransitionInvalid, TransitionNotAllowe
 from core.messages import Severity
 from incidents.models import Incident, IncidentAudit
 from incidents.models import IncidentStatus as S
+from incidents.report_status import sync_reports
 from incidents.routing import WorkflowRules
 from incidents.types import utcnow
 
@@ -63,6 +65,7 @@ class StatusChange:
     agency: str | None = None  # dispatched: the agency's code; default the routed one
     expected_by: datetime | None = None  # dispatched: default now + the SLA's resolve time
     merged_into: int | None = None  # duplicate: the incident this one repeats
+    stated_by: str | None = None  # a name the client gave that is not the caller's: kept in the audit details
 
 
 def check_transition(current: S, to: S) -> None:
@@ -107,7 +110,10 @@ def change_status(
         incident.resolved_at = now
     elif change.to == S.IN_PROGRESS and incident.status == S.RESOLVED:  # reopened
         incident.resolved_at = None
+    if change.stated_by is not None and change.stated_by != change.by:
+        details["stated_by"] = change.stated_by
     _record(incident, change.to, by=change.by, note=change.note, details=details, at=now, session=session)
+    sync_reports(incident, session=session, rules=rules)  # the citizens' reports linked to it follow
     return incident
 
 
@@ -126,13 +132,17 @@ def audit_trail(incident_id: int, *, session: Session) -> list[IncidentAudit]:
 def resolve_by_system(incident: Incident, *, at: datetime, note: str) -> None:
     """Resolve an incident whose trouble went away by itself (a camera back online), audited by ``system``."""
     incident.resolved_at = at
-    _record(incident, S.RESOLVED, by=SYSTEM, note=note, details={}, at=at, session=_session_of(incident))
+    session = _session_of(incident)
+    _record(incident, S.RESOLVED, by=SYSTEM, note=note, details={}, at=at, session=session)
+    sync_reports(incident, session=session)
 
 
 def reopen_by_system(incident: Incident, *, at: datetime, note: str) -> None:
     """Reopen, as ``new``, an incident that resolved itself and came back, audited by ``system``."""
     incident.resolved_at = None
-    _record(incident, S.NEW, by=SYSTEM, note=note, details={}, at=at, session=_session_of(incident))
+    session = _session_of(incident)
+    _record(incident, S.NEW, by=SYSTEM, note=note, details={}, at=at, session=session)
+    sync_reports(incident, session=session)
 
 
 def _dispatch(incident: Incident, change: StatusChange, rules: WorkflowRules, now: datetime) -> dict[str, Any]:

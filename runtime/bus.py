@@ -27,7 +27,9 @@ from incidents.db import session_scope
 from incidents.health import HealthMonitor
 from incidents.recorder import IncidentRecorder
 from incidents.recordings import index_segment
+from incidents.snapshots import expire as expire_snapshots
 from incidents.traffic import add_traffic_count
+from incidents.types import from_ts
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +194,7 @@ class BusConsumer:
         self._last_status[status.camera_id] = (status.state, status.at_ts)
 
     def _expire(self) -> None:
-        """Every few seconds: fail overdue clips, judge camera health (a database error skips one round)."""
+        """Every few seconds: fail overdue clips and snapshots, judge camera health (a database error skips a round)."""
         now = time.time()
         if now - self._last_expire < EXPIRE_INTERVAL_S:
             return
@@ -201,6 +203,8 @@ class BusConsumer:
             expired = self.recorder.expire_pending(now)
             if expired:
                 logger.warning("%d clip(s) were not delivered in time", expired)
+            with session_scope(self.sessions) as session:  # also while the analytics process is down
+                expire_snapshots(from_ts(now), session=session)
             self.check_health(now)
         except OperationalError as err:
             logger.warning("database busy while checking clips and camera health: %s", err.orig)

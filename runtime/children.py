@@ -68,17 +68,21 @@ def camera_main(
 def analytics_main(
     config: AppConfig, settings: Settings, frame_paths: dict[str, Path], up: Connection, log_level: str
 ) -> None:
-    """The analytics process: one detector serving every camera."""
+    """The analytics process: one detector serving every camera, and the cameras' pictures operators ask for."""
     stop = _child_setup(log_level, settings.log_format)
     prepare_ultralytics(settings)
     from ingest.frameslots import FrameSlots
     from runtime.detect_loop import DetectLoop
+    from runtime.snapshot_service import SnapshotService
 
     uplink = Uplink(up, stop)
     frames = {camera_id: FrameSlots.attach(path, camera_id) for camera_id, path in frame_paths.items()}
+    snapshots = SnapshotService.for_settings(settings, frames)  # operators' "show me this camera now"
+    snapshots.start()
     try:
-        DetectLoop(config, settings, frames, uplink, stop).run()
+        DetectLoop(config, settings, frames, uplink, stop, snapshots=snapshots).run()
     finally:
+        snapshots.stop()
         uplink.flush()
 
 

@@ -20,6 +20,7 @@ from core.config_loader import load_config
 from core.errors import ConfigError, MataKotaError
 from core.logging import setup_logging
 from core.settings import Settings, prepare_ultralytics
+from runtime.accounts_cli import apikey_app, user_app
 
 if TYPE_CHECKING:
     from analytics.evaluation.dumping import DetectFn, DumpingEvaluation
@@ -47,6 +48,8 @@ app.add_typer(models_app, name="models")
 dataset_app = typer.Typer(help="Training datasets made from operators' reviews.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(eval_app, name="eval")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Camera configuration file.", dir_okay=False)]
 HostOption = Annotated[str, typer.Option(help="Address the API listens on.")]
@@ -370,7 +373,7 @@ def demo(
 ) -> None:
     """Serve the demo footage as RTSP cameras and run the service on them."""
     from ingest.simulator import SimulatedCamera, Simulator
-    from runtime.demo import RTSP_PORT_VARIABLE, demo_footage
+    from runtime.demo import RTSP_PORT_VARIABLE, demo_footage, demo_logins
 
     settings = Settings()
     setup_logging(settings.log_level, fmt=settings.log_format)
@@ -378,9 +381,12 @@ def demo(
     app_config = _load(config)
     try:
         footage = demo_footage(settings)
+        logins = demo_logins(settings)
     except MataKotaError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
+    for login in logins:
+        typer.echo(login.line(host, port))
     cameras = [SimulatedCamera(name, path) for name, path in footage.items()]
     with Simulator(cameras, port=rtsp_port) as simulator:
         typer.echo(f"demo cameras: {', '.join(simulator.url(c.name) for c in cameras)}")

@@ -26,6 +26,7 @@ from core.settings import Settings
 from ingest.frameslots import capacity_for
 from models.registry import resolve
 from runtime.detector_pool import DetectorPool, DetectRequest, DetectResult
+from runtime.snapshot_service import SnapshotService
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +75,13 @@ class DetectLoop:
         frames: Mapping[str, FrameSource],
         bus: Outbox,
         stop: threading.Event,
+        snapshots: SnapshotService | None = None,
     ) -> None:
         self.cameras = {c.id: c for c in config.enabled_cameras}
         self.frames: dict[str, FrameSource] = dict(frames)
         self.bus = bus
         self.stop = stop
+        self.snapshots = snapshots  # operators' requests for a camera's current picture
         self.detectors: dict[str, Detector] = {}
         self.pool: DetectorPool | None = None
         self._weights: dict[str, str] = {}
@@ -146,6 +149,8 @@ class DetectLoop:
             frame = slots.get_latest()
             if frame is None:
                 continue
+            if self.snapshots is not None:
+                self.snapshots.offer(frame)  # a dict look-up: the picture is written by the service's thread
             waiting[self.cameras[camera_id].detect.model] += 1
             try:
                 if self.pool is None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import CameraId, RangeEnd, RangeStart, SessionDep
-from api.schemas import ErrorOut, TrafficCountsOut, TrafficSeriesOut
+from api.schemas import BadQueryOut, ErrorOut, TrafficCountsOut, TrafficSeriesOut
 from incidents.queries import get_camera
 from incidents.traffic import traffic_series
 from incidents.types import utcnow
@@ -29,7 +29,10 @@ class Resolution(IntEnum):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such camera."},
-    422: {"description": "A bad range or resolution: no time zone, end not after start, or too long."},
+    422: {
+        "model": BadQueryOut,
+        "description": "A bad range or resolution: no time zone, end not after start, or too long.",
+    },
 }
 
 

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api.deps import EvidenceStoreDep, SessionDep, WorkflowRulesDep
+from api.auth import PrincipalDep, SupervisorOnly, ensure
+from api.citizen_report_schemas import IncidentLinkOut, IncidentReportOut, MergeIn
+from api.deps import EvidenceStoreDep, SessionDep, WorkflowRulesDep, id_path
 from api.review_schemas import IncidentDetailOut, ReviewIn, ReviewOut
 from api.schemas import ErrorOut, IncidentOut, IncidentPage
 from api.workflow_schemas import AuditOut, StatusChangeIn
-from incidents.models import EvidenceKind
+from incidents.accounts import UserRole
+from incidents.merging import dismiss_link, incident_links, merge_incident
+from incidents.models import EvidenceKind, IncidentStatus
 from incidents.queries import IncidentFilter, evidence_file, get_evidence, get_incident, list_incidents
+from incidents.report_links import incident_reports
 from incidents.reviews import add_review, latest_review
 from incidents.types import utcnow
 from incidents.workflow import audit_trail, change_status
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
-IncidentId = Annotated[int, Path(description="Incident id.")]
+IncidentId = Annotated[int, id_path("Incident id.")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {
@@ -43,23 +48,68 @@ def list_all(flt: Annotated[IncidentFilter, Query()], session: SessionDep, rules
 def get_one(incident_id: IncidentId, session: SessionDep, rules: WorkflowRulesDep) -> IncidentDetailOut:
     """One incident, with links to its evidence, its latest review, its routing and SLA."""
     incident = get_incident(incident_id, session=session)
-    return IncidentDetailOut.with_review(incident, latest_review(incident_id, session=session), rules, utcnow())
+    review = latest_review(incident_id, session=session)
+    links = [IncidentLinkOut.from_model(link) for link in incident_links(incident_id, session=session)]
+    reports = [IncidentReportOut.from_model(r, d) for r, d in incident_reports(incident, session=session)]
+    return IncidentDetailOut.with_review(incident, review, rules, utcnow(), links=links, reports=reports)
+
+
+@router.post(
+    "/{incident_id}/merge",
+    dependencies=[SupervisorOnly],
+    responses={
+        404: {"model": ErrorOut, "description": "No such incident."},
+        409: {"model": ErrorOut, "description": "It cannot become a duplicate, or `into` is itself one (says why)."},
+        422: {"description": "The body is invalid, or `into` does not exist or is the incident itself."},
+    },
+)
+def merge(
+    incident_id: IncidentId, body: MergeIn, principal: PrincipalDep, session: SessionDep, rules: WorkflowRulesDep
+) -> IncidentOut:
+    """Merge an incident into another (it becomes a duplicate, audited); its citizens' reports move there."""
+    now = utcnow()
+    merge_incident(incident_id, body.into, by=principal.name, note=body.note, rules=rules, session=session, now=now)
+    return IncidentOut.from_model(get_incident(incident_id, session=session), rules, now)
+
+
+@router.post(
+    "/links/{link_id}/dismiss",
+    responses={
+        404: {"model": ErrorOut, "description": "No such link."},
+        409: {"model": ErrorOut, "description": "The incidents were already merged."},
+    },
+)
+def dismiss(
+    link_id: Annotated[int, id_path("Incident link id.")],
+    principal: PrincipalDep,
+    session: SessionDep,
+) -> IncidentLinkOut:
+    """Say two linked incidents are different events; the link is kept as dismissed, with who decided."""
+    return IncidentLinkOut.from_model(dismiss_link(link_id, by=principal.name, session=session))
 
 
 @router.post(
     "/{incident_id}/status",
     responses={
         404: {"model": ErrorOut, "description": "No such incident."},
+        403: {"model": ErrorOut, "description": "Closing or reopening needs a supervisor; integration cannot write."},
         409: {"model": ErrorOut, "description": "The move is not allowed from the incident's status (says why)."},
         422: {"description": "The body is invalid, or lacks what the new status needs (agency, merged_into)."},
     },
 )
 def set_status(
-    incident_id: IncidentId, body: StatusChangeIn, session: SessionDep, rules: WorkflowRulesDep
+    incident_id: IncidentId, body: StatusChangeIn, principal: PrincipalDep, session: SessionDep, rules: WorkflowRulesDep
 ) -> IncidentOut:
-    """Move an incident along the operators' workflow (acknowledge, dispatch, resolve, ...); it is audited."""
+    """Move an incident along the operators' workflow (acknowledge, dispatch, resolve, ...); it is audited.
+
+    Operators make every move but closing and reopening (`resolved` to `in_progress`), which need a supervisor."""
     now = utcnow()
-    change_status(incident_id, body.to_change(), rules=rules, session=session, now=now)
+    current = get_incident(incident_id, session=session).status
+    if body.to == IncidentStatus.CLOSED:
+        ensure(principal, UserRole.SUPERVISOR, "closing an incident")
+    elif current == IncidentStatus.RESOLVED and body.to == IncidentStatus.IN_PROGRESS:
+        ensure(principal, UserRole.SUPERVISOR, "reopening an incident")
+    change_status(incident_id, body.to_change(principal.name), rules=rules, session=session, now=now)
     return IncidentOut.from_model(get_incident(incident_id, session=session), rules, now)
 
 
@@ -74,9 +124,9 @@ def get_audit(incident_id: IncidentId, session: SessionDep) -> list[AuditOut]:
     status_code=201,
     responses={404: {"model": ErrorOut, "description": "No such incident."}},
 )
-def review(incident_id: IncidentId, body: ReviewIn, session: SessionDep) -> ReviewOut:
+def review(incident_id: IncidentId, body: ReviewIn, principal: PrincipalDep, session: SessionDep) -> ReviewOut:
     """Record an operator's verdict (confirmed or false positive); the newest review counts."""
-    recorded = add_review(incident_id, body.verdict, by=body.by, note=body.note, session=session)
+    recorded = add_review(incident_id, body.verdict, by=principal.name, note=body.note, session=session)
     return ReviewOut.from_model(recorded)
 
 

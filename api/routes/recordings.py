@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from api.deps import CameraId, RangeEnd, RangeStart, SessionDep, SettingsDep
-from api.schemas import ErrorOut, RecordingsOut
+from api.schemas import BadQueryOut, ErrorOut, RecordingsOut
 from core.settings import Settings
 from incidents.models import RecordingSegment
 from incidents.queries import get_camera
@@ -32,7 +32,10 @@ End = Annotated[AwareDatetime, Query(description="End of the range, after its st
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such camera, or nothing recorded in the range (the detail says)."},
-    422: {"description": "A bad range: no time zone, end not after start, or too long (the detail says why)."},
+    422: {
+        "model": BadQueryOut,
+        "description": "A bad range: no time zone, end not after start, or too long (the detail says why).",
+    },
 }
 
 

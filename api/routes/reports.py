@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.deps import SessionDep
 from api.review_schemas import FalseAlarmReportOut, FalseAlarmRowOut
-from api.schemas import ErrorOut, ProcessExitOut, UptimeDayOut, UptimeOut, UptimeReportOut, UptimeRowOut
+from api.schemas import BadQueryOut, ProcessExitOut, UptimeDayOut, UptimeOut, UptimeReportOut, UptimeRowOut
 from incidents.health import UptimeTally, camera_uptime, recent_exits
 from incidents.models import Camera
 from incidents.reviews import false_alarm_tallies
@@ -33,7 +33,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 
 @router.get(
     "/reports/uptime",
-    responses={422: {"model": ErrorOut, "description": "A bad period or time zone."}},
+    responses={422: {"model": BadQueryOut, "description": "A bad period or time zone."}},
 )
 def uptime_report(
     session: SessionDep,
@@ -84,7 +84,7 @@ def _row(key: str, members: list[str], tallies: dict[str, dict[str, UptimeTally]
     return UptimeRowOut(key=key, cameras=members, total=UptimeOut.from_tally(total), days=days)
 
 
-@router.get("/reports/process-exits")
+@router.get("/reports/process-exits", responses={422: {"model": BadQueryOut, "description": "A bad time or limit."}})
 def process_exits(
     session: SessionDep,
     camera_id: Annotated[str | None, Query(description="Only this camera's worker.")] = None,
@@ -97,7 +97,7 @@ def process_exits(
     return [ProcessExitOut.from_model(row) for row in rows]
 
 
-@router.get("/reports/false-alarms", responses={422: {"model": ErrorOut, "description": "A bad group or time."}})
+@router.get("/reports/false-alarms", responses={422: {"model": BadQueryOut, "description": "A bad group or time."}})
 def false_alarms(
     session: SessionDep,
     group: Annotated[

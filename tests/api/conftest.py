@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from core.config import AppConfig
 from core.settings import Settings
+from incidents.accounts import User, UserRole, issue_token
 from incidents.cameras import sync_cameras
 from incidents.db import make_engine, make_session_factory, migrate, session_scope
 from incidents.evidence import EvidenceStore
@@ -64,7 +67,50 @@ def app(api_settings: Settings, session_factory: sessionmaker[Session]) -> FastA
     return create_app(api_settings)
 
 
+AuthHeaders = Callable[..., dict[str, str]]  # (role, name=None) -> headers
+ClientAs = Callable[..., TestClient]  # (role, name=None) -> an authenticated client
+
+
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def auth_headers(session_factory: sessionmaker[Session]) -> AuthHeaders:
+    """``auth_headers(role, name=None)``: bearer headers of a user of ``role`` (named ``name``, else the role)."""
+    tokens: dict[str, str] = {}
+
+    def headers(role: UserRole, name: str | None = None) -> dict[str, str]:
+        username = name or str(role)
+        if username not in tokens:
+            with session_scope(session_factory) as session:
+                # An unusable password hash: these users cannot log in, their token is all a test needs.
+                user = User(username=username, password_hash="!", role=role)
+                session.add(user)
+                session.flush()
+                tokens[username] = issue_token(user, session=session, ttl=timedelta(hours=1))
+        return {"Authorization": f"Bearer {tokens[username]}"}
+
+    return headers
+
+
+@pytest.fixture
+def client_as(app: FastAPI, auth_headers: AuthHeaders) -> Iterator[ClientAs]:
+    """``client_as(role, name=None)``: a client authenticated as a user of ``role``."""
+    with ExitStack() as stack:
+
+        def make(role: UserRole, name: str | None = None) -> TestClient:
+            client = stack.enter_context(TestClient(app))
+            client.headers.update(auth_headers(role, name))
+            return client
+
+        yield make
+
+
+@pytest.fixture
+def client(client_as: ClientAs) -> TestClient:
+    """A client authenticated as ``rina``, an admin: she may do everything."""
+    return client_as(UserRole.ADMIN, "rina")
+
+
+@pytest.fixture
+def anon_client(app: FastAPI) -> Iterator[TestClient]:
+    """A client without credentials."""
     with TestClient(app) as client:
         yield client

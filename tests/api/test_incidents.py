@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.messages import ClipRequest, ClipResult, EventPhase, Severity
+from incidents.accounts import UserRole
 from incidents.evidence import EvidenceStore
 from incidents.recorder import IncidentRecorder
 from tests.incidents.helpers import T0, make_event, tiny_jpeg
@@ -189,11 +192,13 @@ def test_an_unsatisfiable_clip_range_is_416(client: TestClient, range_header: st
     assert response.headers["content-range"] == f"bytes */{len(CLIP)}"
 
 
-def test_unexpected_errors_answer_internal_error_without_details(app: FastAPI) -> None:
+def test_unexpected_errors_answer_internal_error_without_details(
+    app: FastAPI, auth_headers: Callable[..., dict[str, str]]
+) -> None:
     @app.get("/api/boom")
     def boom() -> None:
         raise RuntimeError("secret path /var/matakota")
 
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, headers=auth_headers(UserRole.ADMIN)) as client:
         response = client.get("/api/boom")
     assert (response.status_code, response.json()) == (500, {"detail": "internal error"})

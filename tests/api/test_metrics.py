@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from core.messages import CameraState, CameraStatus, DetectorStatus, EventPhase
 from core.settings import Settings
+from incidents.accounts import UserRole, create_api_key
 from incidents.cameras import record_status
 from incidents.components import record_detector_status
-from incidents.db import migrate, session_scope
+from incidents.db import make_engine, make_session_factory, migrate, session_scope
 from incidents.models import Camera, Incident, IncidentStatus
 from incidents.recorder import IncidentRecorder
 from tests.incidents.helpers import T0, make_event
@@ -200,7 +201,11 @@ def test_two_apps_on_two_databases_each_report_their_own_cameras(
     other_dir = tmp_path / "other"
     other = Settings(data_dir=other_dir, database_url=f"sqlite:///{other_dir / 'matakota.db'}")
     migrate(other.resolved_database_url)
-    with TestClient(create_app(other)) as other_client:
+    other_engine = make_engine(other.resolved_database_url)
+    with session_scope(make_session_factory(other_engine)) as session:
+        _, key = create_api_key("prometheus", UserRole.INTEGRATION, session=session, created_by="test")
+    other_engine.dispose()
+    with TestClient(create_app(other), headers={"Authorization": f"Bearer {key}"}) as other_client:
         empty, _ = _scrape(other_client)
     first, _ = _scrape(client)
     second, _ = _scrape(client)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 
 from core.messages import EventPhase
+from incidents.accounts import UserRole
 from incidents.recorder import IncidentRecorder
 from tests.incidents.helpers import T0, make_event
 
@@ -23,7 +26,9 @@ def _review(client: TestClient, incident_id: int, verdict: str, by: str = "rina"
     assert response.status_code == 201, response.text
 
 
-def test_a_review_is_recorded_and_shown_as_the_incidents_latest(client: TestClient, recorder: IncidentRecorder) -> None:
+def test_a_review_is_recorded_and_shown_as_the_incidents_latest(
+    client: TestClient, client_as: Callable[..., TestClient], recorder: IncidentRecorder
+) -> None:
     _open(recorder)
     assert client.get("/api/incidents/1").json()["review"] is None
 
@@ -35,7 +40,7 @@ def test_a_review_is_recorded_and_shown_as_the_incidents_latest(client: TestClie
     assert recorded["incident_id"] == 1
     assert (recorded["verdict"], recorded["note"], recorded["by"]) == ("false_positive", "a shadow", "rina")
 
-    _review(client, 1, "confirmed", by="budi")  # a second look overrules the first
+    _review(client_as(UserRole.OPERATOR, "budi"), 1, "confirmed", by="budi")  # a second look overrules the first
     detail = client.get("/api/incidents/1").json()
     assert detail["review"]["verdict"] == "confirmed"
     assert detail["review"]["by"] == "budi"
@@ -53,7 +58,6 @@ def test_reviewing_an_unknown_incident_is_404(client: TestClient) -> None:
     "body",
     [
         {"verdict": "maybe", "by": "rina"},
-        {"verdict": "confirmed"},
         {"verdict": "confirmed", "by": ""},
         {"verdict": "confirmed", "by": "rina", "colour": "red"},
     ],

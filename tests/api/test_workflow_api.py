@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from api.app import create_app
 from core.config import AppConfig
 from core.messages import EventPhase
 from core.settings import Settings
+from incidents.accounts import UserRole
 from incidents.db import session_scope
 from incidents.models import Incident
 from incidents.recorder import IncidentRecorder
@@ -157,10 +159,15 @@ def routed_config() -> AppConfig:
 
 
 def test_the_apps_configuration_decides_routing_and_sla(
-    api_settings: Settings, session_factory: sessionmaker[Session], recorder: IncidentRecorder, routed_config: AppConfig
+    api_settings: Settings,
+    session_factory: sessionmaker[Session],
+    recorder: IncidentRecorder,
+    routed_config: AppConfig,
+    auth_headers: Callable[..., dict[str, str]],
 ) -> None:
     _open(recorder)  # simpang_lima stands in Ilir Timur I
-    with TestClient(create_app(api_settings, routed_config)) as client:
+    headers = auth_headers(UserRole.ADMIN, "rina")
+    with TestClient(create_app(api_settings, routed_config), headers=headers) as client:
         incident = client.get("/api/incidents/1").json()
         assert incident["routed_agency"] == "PUPR"
         created = datetime.fromisoformat(incident["created_at"])

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import AppConfig
+from core.errors import SnapshotNotFound
 from core.messages import RecordingSegment as FinishedSegment
 from core.messages import Severity
 from core.settings import Settings
@@ -22,6 +23,7 @@ from incidents.evidence import EvidenceStore
 from incidents.models import Evidence, EvidenceKind, EvidenceStatus, Incident, IncidentStatus, RecordingSegment
 from incidents.recordings import index_segment
 from incidents.retention import Category, Retention
+from incidents.snapshots import SnapshotRequest, complete, snapshot_file, snapshot_relpath
 from incidents.types import from_ts
 from tests.incidents.helpers import T0, make_config
 
@@ -305,3 +307,37 @@ def test_without_a_storage_max_gb_recent_footage_and_evidence_are_kept(store: St
     assert report.freed == {}
     assert store.segments() == [segment]
     assert {e.status for e in store.evidence_of(closed)} == {EvidenceStatus.READY}
+
+
+def test_pictures_asked_of_cameras_go_after_snapshot_days_and_their_rows_stay(store: Store) -> None:
+    ids = []
+    for age_days in (31, 29):
+        with session_scope(store.sessions) as session:
+            requested = NOW - timedelta(days=age_days)
+            row = SnapshotRequest(
+                camera_id="ampera", requested_by="rina", requested_at=requested, deadline_at=requested
+            )
+            session.add(row)
+            session.flush()
+            relpath = snapshot_relpath("ampera", row.id, requested)
+            store.evidence.write_atomic(relpath, os.urandom(3 * KB))
+            assert complete(row.id, session=session, path=relpath, frame_at=requested, now=requested)
+            ids.append(row.id)
+    old, recent = ids
+    config = make_config(
+        CONFIG.format(max_gb=1000, min_free_gb=0, camera_max_gb=1000).replace(
+            "evidence_days: 30}", "evidence_days: 30, snapshot_days: 30}"
+        )
+    )
+
+    report = store.retention(config).run_once(NOW)
+
+    assert (report.get(Category.SNAPSHOTS_AGE).count, report.get(Category.SNAPSHOTS_AGE).bytes) == (1, 3 * KB)
+    with session_scope(store.sessions) as session:
+        old_row, recent_row = session.get(SnapshotRequest, old), session.get(SnapshotRequest, recent)
+        assert old_row is not None and recent_row is not None
+        assert old_row.path is None and "storage.snapshot_days (30)" in (old_row.error or "")
+        with pytest.raises(SnapshotNotFound, match="no longer kept"):
+            snapshot_file(old_row, store.evidence)
+        assert snapshot_file(recent_row, store.evidence).stat().st_size == 3 * KB
+    assert store.retention(config).run_once(NOW).freed == {}  # nothing twice

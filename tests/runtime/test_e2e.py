@@ -74,11 +74,13 @@ def _config(url: str, other_url: str) -> str:
 
 
 class Service:
-    def __init__(self, process: subprocess.Popen[str], url: str, log: Path, camera: Simulator) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, log: Path, camera: Simulator, key: str) -> None:
         self.process, self.url, self.log, self.camera = process, url, log, camera
+        self.headers = {"Authorization": f"Bearer {key}"}  # every route but health needs credentials
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10, **kwargs)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return httpx.get(f"{self.url}{path}", timeout=10, headers=headers, **kwargs)
 
     def wait_for(self, predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
         deadline = time.monotonic() + timeout_s
@@ -100,6 +102,14 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
     port = _free_port()
     log = tmp_path / "service.log"
     env = {**os.environ, "MATAKOTA_DATA_DIR": str(tmp_path / "data"), "MATAKOTA_ALLOW_DOWNLOADS": "0"}
+    key = subprocess.run(
+        [sys.executable, "-m", "runtime", "apikey", "create", "--role", "integration", "--name", "e2e"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     with log.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "runtime", "run", "--config", str(config), "--port", str(port)],
@@ -115,7 +125,7 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
         line = process.stdout.readline()  # the service prints its URL once the API answers
         assert f"http://127.0.0.1:{port}" in line, f"unexpected first line {line!r}:\n{log.read_text()[-3000:]}"
         print(f"API up after {time.monotonic() - started:.1f} s")
-        yield Service(process, f"http://127.0.0.1:{port}", log, camera)
+        yield Service(process, f"http://127.0.0.1:{port}", log, camera, key)
     finally:
         tree = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
         if process.poll() is None:
