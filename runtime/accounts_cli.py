@@ -44,10 +44,13 @@ RoleOption = Annotated[
 
 
 @contextmanager
-def _session() -> Iterator[Session]:
-    """A unit of work on the migrated database of the settings; a domain error ends the command with code 2."""
-    settings = Settings()
-    setup_logging(settings.log_level, fmt=settings.log_format)  # logs go to stderr: stdout stays clean
+def database_session(settings: Settings | None = None) -> Iterator[Session]:
+    """A unit of work on the migrated database of ``settings``; a domain error ends the command with code 2.
+
+    Logs go to stderr, so a command's stdout stays clean for scripts.
+    """
+    settings = settings if settings is not None else Settings()
+    setup_logging(settings.log_level, fmt=settings.log_format)
     url = settings.resolved_database_url
     try:
         migrate(url)
@@ -72,7 +75,7 @@ def apikey_create(
 ) -> None:
     """Create an API key and print it, alone on stdout, for scripts to capture: it is not shown again."""
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days is not None else None
-    with _session() as session:
+    with database_session() as session:
         _, secret = create_api_key(name, role, session=session, created_by=CREATED_BY, expires_at=expires_at)
     typer.echo(secret)
 
@@ -80,7 +83,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List the API keys (never their secrets): id, prefix, name, role, state, last use."""
-    with _session() as session:
+    with database_session() as session:
         keys = list_api_keys(session=session)
         lines = [_key_line(key) for key in keys]
     for line in lines:
@@ -92,7 +95,7 @@ def apikey_revoke(
     key_id: Annotated[int, typer.Argument(help="The key's id, as `matakota apikey list` shows.")],
 ) -> None:
     """Revoke an API key for good."""
-    with _session() as session:
+    with database_session() as session:
         key = revoke_api_key(key_id, session=session)
         typer.echo(f"revoked API key {key.id} ({key.name}, {key.prefix}...)", err=True)
 
@@ -111,7 +114,7 @@ def user_create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _session() as session:
+    with database_session() as session:
         user = create_user(username, password, role, session=session, display_name=display_name)
         typer.echo(f"created user {user.username} ({user.role})", err=True)
 
@@ -119,7 +122,7 @@ def user_create(
 @user_app.command("list")
 def user_list() -> None:
     """List the users: username, role, whether active, last login."""
-    with _session() as session:
+    with database_session() as session:
         users = list_users(session=session)
         lines = [
             f"{u.username:24} {u.role!s:12} {'active' if u.active else 'disabled':9} "

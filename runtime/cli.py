@@ -324,31 +324,20 @@ def dataset_export(
     Then `matakota models train --data OUT/data.yaml` fine-tunes a detector on it.
     """
     from incidents.dataset_export import export_dataset
-    from incidents.db import make_engine, make_session_factory, migrate, session_scope
     from incidents.evidence import EvidenceStore
+    from runtime.accounts_cli import database_session
 
     settings = Settings()
-    setup_logging(settings.log_level, fmt=settings.log_format)
-    url = settings.resolved_database_url
-    try:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            with session_scope(make_session_factory(engine)) as session:
-                summary = export_dataset(
-                    out,
-                    session=session,
-                    store=EvidenceStore(settings.evidence_dir),
-                    kinds=[k.strip() for k in kinds.split(",") if k.strip()],
-                    since=since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since,
-                    val_fraction=val_fraction,
-                    seed=seed,
-                )
-        finally:
-            engine.dispose()
-    except MataKotaError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    with database_session(settings) as session:
+        summary = export_dataset(
+            out,
+            session=session,
+            store=EvidenceStore(settings.evidence_dir),
+            kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+            since=since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since,
+            val_fraction=val_fraction,
+            seed=seed,
+        )
     typer.echo(summary.text())
 
 
