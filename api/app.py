@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import authorize, document_security
 from api.errors import install_error_handlers
-from api.routes import auth as auth_routes
+from api.live import LiveViews
 from api.routes import (
+    agencies,
     cameras,
     citizen_reports,
     counts,
@@ -29,9 +30,13 @@ from api.routes import (
     reports,
     snapshots,
 )
+from api.routes import auth as auth_routes
 from api.routes import cap as cap_routes
 from api.routes import feed as feed_routes
+from api.routes import geo as geo_routes
+from api.routes import live as live_routes
 from api.routes import webhooks as webhook_routes
+from api.web import install as install_web
 from core.config import AppConfig
 from core.incident_config import CorrelationConfig
 from core.settings import Settings
@@ -127,8 +132,9 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     app.state.evidence_store = EvidenceStore(settings.evidence_dir)
     app.state.workflow_rules = WorkflowRules.from_config(config) if config is not None else WorkflowRules()
     app.state.correlation = config.correlation if config is not None else CorrelationConfig()
+    app.state.live_views = LiveViews(config.enabled_cameras if config is not None else [])
     install_error_handlers(app)
-    for module in (health, cameras, counts, incidents, metrics, recordings, reports, snapshots):
+    for module in (health, agencies, cameras, counts, incidents, metrics, recordings, reports, snapshots):
         app.include_router(module.router)
     open311.install(app)  # its routes, and its tag's description
     citizen_reports.install(app)  # the operators' side of citizens' reports, and its tag
@@ -136,12 +142,15 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     webhook_routes.install(app, config)  # subscriptions, deliveries; the dispatcher's settings
     feed_routes.install(app)  # the change feed: pages and the live stream
     app.include_router(cap_routes.router)  # incidents as CAP 1.2 alerts
-    app.add_api_route("/", _to_docs, include_in_schema=False)
+    app.include_router(live_routes.router)  # the camera wall's live video (WebRTC, MJPEG) and zones
+    geo_routes.install(app)  # the map's boundaries and base layer
+    install_web(app)  # the operators' web UI at /ui/
+    app.add_api_route("/", _to_ui, include_in_schema=False)
     return app
 
 
-async def _to_docs() -> RedirectResponse:
-    return RedirectResponse("/docs")
+async def _to_ui() -> RedirectResponse:
+    return RedirectResponse("/ui/")
 
 
 @asynccontextmanager
@@ -149,6 +158,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(_check_schema, app.state.engine)
     dispatcher = webhook_routes.start_dispatcher(app)  # sends webhook deliveries from this process
     yield
+    await app.state.live_views.close()  # viewers' connections and the cameras' live streams
     if dispatcher is not None:
         await run_in_threadpool(dispatcher.stop)
     app.state.engine.dispose()

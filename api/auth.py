@@ -43,11 +43,12 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "matakota_session"
 TOKEN_TTL = timedelta(hours=12)  # a login lasts a shift
 
-# Open to anyone: liveness, the docs, login, and Open311 (public by the GeoReport spec, rate-limited).
+# Open to anyone: liveness, the docs, login, Open311 (public by the GeoReport spec, rate-limited), and
+# the web UI's static files (they hold no data: the UI reads everything from the authenticated API).
 PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/", "/api/health", "/api/auth/login", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {"/", "/api/health", "/api/auth/login", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/ui"}
 )
-PUBLIC_PREFIXES: tuple[str, ...] = ("/open311/v2/",)
+PUBLIC_PREFIXES: tuple[str, ...] = ("/open311/v2/", "/ui/")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _RANK = {UserRole.OPERATOR: 1, UserRole.SUPERVISOR: 2, UserRole.ADMIN: 3}  # integration is not ranked

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from core.errors import (
     AccountExists,
     AuthenticationFailed,
+    LiveViewUnavailable,
     MataKotaError,
     MediaTooLarge,
     ModelUnavailable,
@@ -38,6 +39,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (AccountExists, 409),
     (TransitionNotAllowed, 409),  # the incident's status forbids it
     (SnapshotFailed, 409),  # the camera gave no picture for this request: ask again
+    (LiveViewUnavailable, 409),  # the camera has no stream to watch live
     (TransitionInvalid, 422),  # the request lacks what the status needs, or names what does not exist
     (MediaTooLarge, 413),
     (RateLimited, 429),

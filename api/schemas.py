@@ -69,6 +69,8 @@ class LocationOut(Out):
     lat: float = Field(description="Latitude, WGS84 degrees.")
     lon: float = Field(description="Longitude, WGS84 degrees.")
     heading: float = Field(description="View direction, degrees clockwise from north.")
+    fov_deg: float = Field(description="Horizontal field of view, degrees: the view sector is `heading ± fov_deg / 2`.")
+    range_m: float = Field(description="How far the camera usefully sees, metres: the view sector's radius.")
     kelurahan: str | None = Field(description="Kelurahan (urban village), if known.")
     kecamatan: str | None = Field(description="Kecamatan (district), if known.")
     address: str | None = Field(description="Street address or landmark, if known.")
@@ -140,6 +142,8 @@ class CameraOut(Out):
                 lat=camera.lat,
                 lon=camera.lon,
                 heading=camera.heading,
+                fov_deg=camera.fov_deg,
+                range_m=camera.range_m,
                 kelurahan=camera.kelurahan,
                 kecamatan=camera.kecamatan,
                 address=camera.address,

@@ -105,6 +105,9 @@ class StreamConfig(StrictModel):
     offline_after_s: float = Field(default=10.0, gt=0, description="No frame for this long marks the camera offline.")
     reconnect_initial_s: float = Field(default=1.0, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(default=30.0, gt=0, description="Ceiling of the reconnect delay.")
+    live_viewers: int = Field(
+        default=4, ge=0, le=64, description="Most operators watching live at once (WebRTC and MJPEG together); 0: none."
+    )
 
 
 class HealthConfig(StrictModel):

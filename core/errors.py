@@ -77,6 +77,18 @@ class SnapshotNotFound(NotFoundError):
     """No snapshot request has the requested id, or its picture is not ready (or gone)."""
 
 
+class LiveViewUnavailable(MataKotaError):
+    """The camera has no stream the live view can play (no RTSP input)."""
+
+
+class OfferInvalid(MataKotaError):
+    """A live-view offer is not SDP that asks for video; the message says why."""
+
+
+class ViewerLimitReached(StreamUnavailable):
+    """The camera already has as many live viewers as its configuration allows."""
+
+
 class SnapshotFailed(MataKotaError):
     """The camera could not give the requested picture; the message says why."""
 

@@ -64,6 +64,19 @@ class Settings(BaseSettings):
         default="Public",
         description="CAP scope: `Public`, or `Restricted` to the city's agencies (MATAKOTA_CAP_SCOPE).",
     )
+    map_tiles_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S*\{z\}\S*$",
+        description=(
+            "Tile layer of the web map, e.g. `https://tile.example.org/{z}/{x}/{y}.png` (MATAKOTA_MAP_TILES_URL); "
+            "default none: the kecamatan and kelurahan boundaries are the base layer, which works offline."
+        ),
+    )
+    map_tiles_attribution: str = Field(
+        default="",
+        max_length=300,
+        description="Credit line the tile provider requires, shown on the map (MATAKOTA_MAP_TILES_ATTRIBUTION).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,10 @@ shared media per camera whose ``appsrc`` receives copies of the feeder's frames 
 them to constrained-baseline H.264. When every feeder has produced its first frame and the
 server listens, exactly one line ``READY rtsp://HOST:PORT`` is printed to stdout.
 
+With ``--clock`` every frame carries the wall-clock time at which the feeder handed it to the
+encoders, as a binary strip in its top rows (see ``ClockStrip``): a viewer on the same machine
+that reads it back measures the live view's glass-to-glass delay.
+
 Exit status: 0 after SIGTERM / SIGINT, 2 on bad arguments or unusable footage.
 """
 
@@ -30,8 +34,9 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
+gi.require_version("GstVideo", "1.0")
 # GstApp is imported for its side effect: it gives appsink its try_pull_sample() method.
-from gi.repository import GLib, Gst, GstApp, GstRtspServer  # noqa: E402, F401
+from gi.repository import GLib, Gst, GstApp, GstRtspServer, GstVideo  # noqa: E402, F401
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 FIRST_FRAME_TIMEOUT_S = 15.0
@@ -41,6 +46,9 @@ STUCK_S = 5.0  # no frame for this long anywhere: the decoder is stuck, restart 
 MAX_LAG_S = 1.0  # further behind schedule than this: skip ahead instead of bursting
 FALLBACK_FPS = 25.0
 AUTH_ROLE = "viewer"
+CLOCK_BITS = 40  # milliseconds modulo 2**40: about 35 years before the stamp wraps
+CLOCK_MIN_BLOCK = 8  # pixels: a block smaller than this does not survive H.264 at camera bitrates
+LUMA_ONE, LUMA_ZERO = 235, 16  # video-range white and black
 
 # decodebin is linked by hand (see Feeder._on_pad_added), so it is not in this description.
 FEEDER_TAIL = "videoconvert name=convert ! video/x-raw,format=I420 ! appsink name=sink sync=false max-buffers=2"
@@ -59,6 +67,44 @@ MEDIA_LAUNCH = (
 )
 
 
+class ClockStrip:
+    """Burns a millisecond wall-clock stamp into the top rows of I420 frames.
+
+    The stamp is ``CLOCK_BITS`` bits, most significant first: bit ``i`` is a square block of
+    ``block`` pixels (the frame's width divided by ``CLOCK_BITS``, at least ``CLOCK_MIN_BLOCK``)
+    at ``x = i * block``, ``y = 0 .. block - 1``, luma 235 for a 1 and 16 for a 0. Right below it,
+    ``y = block .. 2 * block - 1``, the same bits are repeated inverted, so a reader can tell a
+    bit that compression smeared (both rows alike) from a real one. Only the luma plane is
+    written: the strip is grey whatever the chroma was.
+    """
+
+    def __init__(self, caps):
+        info = GstVideo.VideoInfo.new_from_caps(caps)
+        self.width, self.height = info.width, info.height
+        self.stride, self.offset = info.stride[0], info.offset[0]
+        self.block = self.width // CLOCK_BITS
+        if self.block < CLOCK_MIN_BLOCK or self.height < 2 * self.block:
+            raise ValueError(
+                f"{self.width}x{self.height} frames are too small for the clock strip "
+                f"(at least {CLOCK_BITS * CLOCK_MIN_BLOCK}x{2 * CLOCK_MIN_BLOCK})"
+            )
+
+    def stamp(self, buffer, now_ms):
+        """A deep copy of ``buffer`` with ``now_ms`` (modulo 2**CLOCK_BITS) in its strip."""
+        value = int(now_ms) % (1 << CLOCK_BITS)
+        bits = [(value >> (CLOCK_BITS - 1 - i)) & 1 for i in range(CLOCK_BITS)]
+        row = bytearray(self.block * CLOCK_BITS)
+        inverted = bytearray(len(row))
+        for i, bit in enumerate(bits):
+            start, end = i * self.block, (i + 1) * self.block
+            row[start:end] = bytes([LUMA_ONE if bit else LUMA_ZERO]) * self.block
+            inverted[start:end] = bytes([LUMA_ZERO if bit else LUMA_ONE]) * self.block
+        copy = buffer.copy_deep()  # the original may be replayed, and is shared with the decoder
+        for y in range(2 * self.block):
+            copy.fill(self.offset + y * self.stride, bytes(row if y < self.block else inverted))
+        return copy
+
+
 class Feeder:
     """Decodes one footage file at real time, forever, and hands frames to registered appsrcs.
 
@@ -71,6 +117,7 @@ class Feeder:
         self.name = name
         self.path = path
         self.memory_loop_bytes = memory_loop_bytes
+        self.strip = None  # a ClockStrip with --clock, once the frames' size is known
         self.caps = None
         self.error = None
         self.ready = threading.Event()
@@ -238,6 +285,9 @@ class Feeder:
         self._wait_until_due(buffer)
         with self._lock:
             targets = list(self._appsrcs)
+        if targets and self.strip is not None:
+            # Stamped now, as it goes to the encoders: a real camera's moment of capture.
+            buffer = self.strip.stamp(buffer, time.time() * 1000)
         for appsrc in targets:
             copy = buffer.copy()
             # Cleared so that the appsrc stamps its own running time: the file's timestamps
@@ -304,6 +354,11 @@ def parse_args(argv):
         "--exit-with-stdin",
         action="store_true",
         help="quit when stdin closes, so a parent that dies without stopping us leaks no server",
+    )
+    parser.add_argument(
+        "--clock",
+        action="store_true",
+        help="burn the wall-clock time into each frame as a binary strip, for measuring the live delay",
     )
     parser.add_argument("cameras", nargs="+", metavar="NAME=FILE")
     args = parser.parse_args(argv)
@@ -382,6 +437,17 @@ def wait_for_first_frames(feeders):
     return errors
 
 
+def add_clock_strips(feeders):
+    """Gives every feeder its ClockStrip; returns an error line per camera too small for one."""
+    errors = []
+    for feeder in feeders:
+        try:
+            feeder.strip = ClockStrip(feeder.caps)
+        except ValueError as err:
+            errors.append(f"camera {feeder.name}: --clock: {err}")
+    return errors
+
+
 def build_server(args, feeders):
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
@@ -420,6 +486,8 @@ def serve(args):
         for feeder in feeders:
             feeder.start()
         errors = wait_for_first_frames(feeders)
+        if args.clock and not errors:
+            errors = add_clock_strips(feeders)
         if errors:
             for line in errors:
                 log(line)

@@ -119,7 +119,10 @@ class Simulator:
     """A real RTSP server that serves footage files as looping live cameras.
 
     ``memory_loop_mb``: a file whose decoded frames fit in this many MiB is decoded once and
-    looped from memory (0: always decode, as a long file is).
+    looped from memory (0: always decode, as a long file is). ``clock``: every frame carries the
+    wall-clock milliseconds at which it went to the encoder, as a binary strip in its top rows
+    (``rtsp_server.py --clock``; frames must be at least 320 pixels wide), for measuring the live
+    view's glass-to-glass delay.
 
     Example::
 
@@ -138,6 +141,7 @@ class Simulator:
         password: str | None = None,
         python: str = SYSTEM_PYTHON,
         memory_loop_mb: int = 32,
+        clock: bool = False,
     ) -> None:
         check_cameras(cameras)
         if (user is None) != (password is None):
@@ -152,6 +156,7 @@ class Simulator:
         self.password = password
         self.python = python
         self.memory_loop_mb = memory_loop_mb
+        self.clock = clock
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
 
@@ -265,6 +270,8 @@ class Simulator:
         command = [self.python, str(SERVER_SCRIPT), "--port", str(self.port), "--host", self.host]
         command += ["--gop-seconds", str(self.gop_seconds), "--memory-loop-mb", str(self.memory_loop_mb)]
         command.append("--exit-with-stdin")
+        if self.clock:
+            command.append("--clock")
         if self.user is not None and self.password is not None:
             command += ["--user", self.user, "--password", self.password]
         return command + [f"{camera.name}={camera.path}" for camera in self.cameras]

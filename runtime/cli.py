@@ -388,6 +388,10 @@ def simulate(
     port: Annotated[int, typer.Option(help="RTSP port.")] = 8554,
     host: Annotated[str, typer.Option(help="RTSP address.")] = "127.0.0.1",
     gop_seconds: Annotated[float, typer.Option(help="Seconds between keyframes.")] = 2.0,
+    clock: Annotated[
+        bool,
+        typer.Option(help="Burn the wall-clock time into each frame as a binary strip, for measuring the live delay."),
+    ] = False,
 ) -> None:
     """Serve footage files as looping RTSP cameras (rtsp://HOST:PORT/NAME) until Ctrl-C."""
     from ingest.simulator import Simulator, parse_camera_spec
@@ -401,7 +405,7 @@ def simulate(
         raise typer.Exit(2) from err
     stopping = _install_stop_handlers()
     try:
-        with Simulator(specs, port=port, host=host, gop_seconds=gop_seconds) as simulator:
+        with Simulator(specs, port=port, host=host, gop_seconds=gop_seconds, clock=clock) as simulator:
             for spec in specs:
                 typer.echo(f"{spec.name}: {simulator.url(spec.name)}  <- {spec.path}")
             while not stopping() and simulator.running():
@@ -420,7 +424,7 @@ def _serve(config: AppConfig, settings: Settings, host: str, port: int) -> None:
         supervisor.prepare()
         supervisor.start()
         supervisor.wait_until_ready()
-        typer.echo(f"Mata Kota is running: {supervisor.url}  (API docs: {supervisor.url}/docs)", err=False)
+        typer.echo(f"Mata Kota is running: {supervisor.url}/ui/  (API docs: {supervisor.url}/docs)", err=False)
         sys.stdout.flush()
         while not stopping():
             supervisor.poll()

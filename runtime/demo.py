@@ -53,7 +53,7 @@ class DemoLogin:
     def line(self, host: str, port: int) -> str:
         """What the demo prints at start, so whoever runs it can log in."""
         password = self.password or "(not on file: set with `matakota user create` in another data directory)"
-        return f"{self.role.capitalize()} login: http://{host}:{port}/docs  user: {self.username}  password: {password}"
+        return f"{self.role.capitalize()} login: http://{host}:{port}/ui/  user: {self.username}  password: {password}"
 
 
 def demo_logins(settings: Settings) -> list[DemoLogin]:

@@ -2,6 +2,8 @@
 # Install what Mata Kota needs on a fresh Debian 12 machine; quick when everything is there already.
 #   - Debian packages: GStreamer's RTSP server (the camera simulator), ffmpeg, and PostgreSQL (the tests
 #     start a throwaway server of their own; a cluster the package may start is not used)
+#   - Chromium and a font, for the web UI's browser tests (Playwright drives /usr/bin/chromium; it downloads
+#     no browser of its own)
 #   - .venv with torch, ultralytics, OpenVINO, PyAV, FastAPI, ... and this project (editable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +11,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
-  postgresql
+  postgresql chromium fonts-dejavu-core
 )
 TORCH_SPEC=${MATAKOTA_TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
 

@@ -39,6 +39,10 @@ def uptime_report(
     session: SessionDep,
     start: Annotated[datetime | None, Query(description="Start of the period (default: `end` minus 7 days).")] = None,
     end: Annotated[datetime | None, Query(description="End of the period (default: now).")] = None,
+    hours: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_REPORT_DAYS * 24, description="The period is the last this many hours before `end`."),
+    ] = None,
     group: Annotated[
         Literal["camera", "kecamatan"], Query(description="One row per camera, or per kecamatan.")
     ] = "camera",
@@ -54,7 +58,9 @@ def uptime_report(
         raise HTTPException(422, f"unknown time zone {tz!r}: use an IANA name such as Asia/Jakarta") from err
     now = utcnow()
     end = _aware(end, "end") or now
-    start = _aware(start, "start") or end - timedelta(days=7)
+    if hours is not None and start is not None:
+        raise HTTPException(422, "give start or hours, not both")
+    start = _aware(start, "start") or end - (timedelta(hours=hours) if hours is not None else timedelta(days=7))
     if start >= end:
         raise HTTPException(422, "start must be before end")
     if end - start > timedelta(days=MAX_REPORT_DAYS):

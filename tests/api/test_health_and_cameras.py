@@ -60,9 +60,9 @@ def test_without_migrations_startup_logs_an_error_and_health_is_degraded(
     assert (body["status"], body["database"], body["cameras_total"]) == ("degraded", False, 0)
 
 
-def test_root_redirects_to_the_api_docs(client: TestClient) -> None:
+def test_root_redirects_to_the_web_ui(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
-    assert response.status_code == 307 and response.headers["location"] == "/docs"
+    assert response.status_code == 307 and response.headers["location"] == "/ui/"
 
 
 def test_cameras_are_listed_with_location_and_a_url_without_credentials(client: TestClient) -> None:
@@ -73,6 +73,8 @@ def test_cameras_are_listed_with_location_and_a_url_without_credentials(client: 
         "lat": -2.9909,
         "lon": 104.7566,
         "heading": 90.0,
+        "fov_deg": 60.0,
+        "range_m": 80.0,
         "kelurahan": "20 Ilir D I",
         "kecamatan": "Ilir Timur I",
         "address": "Jl. Jend. Sudirman",

@@ -97,3 +97,21 @@ def test_camera_answer_carries_health_figures(client: TestClient, session_factor
     assert camera["bitrate_kbps"] == 812.5 and camera["decode_ms"] == 1.7 and camera["nominal_fps"] == 25.0
     assert camera["reconnects_last_hour"] == 3 and camera["buffer_s"] == 11.0
     assert camera["record_state"] == "offline" and camera["record_reason"] == "stream not found (RTSP 404)"
+
+
+def test_uptime_report_over_the_last_hours(
+    client: TestClient, config: AppConfig, session_factory: sessionmaker[Session]
+) -> None:
+    start = time.time() - 3 * 3600
+    _run_history(config, session_factory, start)  # simpang_lima has been offline for the last 2 h
+    answer = client.get("/api/reports/uptime", params={"hours": 1, "group": "kecamatan"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    span = datetime.fromisoformat(report["end"]) - datetime.fromisoformat(report["start"])
+    assert abs(span.total_seconds() - 3600) < 5
+    rows = {row["key"]: row["total"] for row in report["rows"]}
+    assert rows["Ilir Timur I"]["uptime"] == 0.0 and rows["Ilir Timur I"]["down_s"] > 3590
+    assert rows["(unknown)"]["uptime"] == 1.0
+    both = client.get("/api/reports/uptime", params={"hours": 24, "start": "2026-11-01T00:00:00Z"})
+    assert both.status_code == 422 and "not both" in both.json()["detail"]
+    assert client.get("/api/reports/uptime", params={"hours": 0}).status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -174,6 +175,52 @@ def test_camera_with_credentials_refuses_clients_without_them(rtsp_camera_server
     with pytest.raises(av.error.HTTPUnauthorizedError):
         av.open(anonymous, options={"rtsp_transport": "tcp"}, timeout=OPEN_TIMEOUTS)
     assert receive(server.url("gate"), frames=5).frames >= 5
+
+
+def clock_stamp(frame: av.VideoFrame) -> int | None:
+    """The milliseconds in a frame's clock strip (``rtsp_server.py --clock``); None where it is smeared."""
+    plane = frame.planes[0]
+    luma, stride = bytes(plane), plane.line_size
+    block = frame.width // 40
+    stamp = 0
+    for bit in range(40):
+        x = bit * block + block // 2
+        one, inverted = luma[block // 2 * stride + x] >= 128, luma[(block + block // 2) * stride + x] >= 128
+        if one == inverted:
+            return None
+        stamp = stamp * 2 + one
+    return stamp
+
+
+@pytest.mark.rtsp
+def test_clock_camera_stamps_every_frame_with_the_time_it_was_encoded(
+    rtsp_camera_server: CameraServerFactory,
+) -> None:
+    server = rtsp_camera_server({"crossing": GIF}, clock=True)  # 480x270: 12-pixel blocks
+    stamps: list[int] = []
+    received_ms: list[float] = []
+    with av.open(server.url("crossing"), options={"rtsp_transport": "tcp"}, timeout=OPEN_TIMEOUTS) as container:
+        for frame in container.decode(video=0):
+            stamp = clock_stamp(frame)
+            assert stamp is not None, f"frame {len(stamps)}: the clock strip is smeared"
+            stamps.append(stamp)
+            received_ms.append(time.time() * 1000 % 2**40)
+            if len(stamps) >= GIF_FRAMES + 20:  # past the first pass: the looped frames get fresh stamps
+                break
+    assert all(earlier < later for earlier, later in itertools.pairwise(stamps)), stamps
+    delays = [received - stamp for received, stamp in zip(received_ms, stamps, strict=True)]
+    assert min(delays) > 0 and max(delays) < 5000, delays
+
+
+@pytest.mark.rtsp
+def test_clock_is_refused_for_frames_narrower_than_its_strip(
+    fault_footage: dict[str, Path], system_python: str
+) -> None:
+    simulator = Simulator([SimulatedCamera("sub", fault_footage["lowres"])], python=system_python, clock=True)
+    with pytest.raises(SimulatorError, match="too small for the clock strip"):
+        simulator.start()
+    assert not simulator.running()
+    simulator.close()
 
 
 def test_missing_footage_file_raises_simulator_error_naming_it(tmp_path: Path) -> None:

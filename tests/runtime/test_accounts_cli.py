@@ -80,7 +80,7 @@ def test_the_demo_makes_its_users_once_and_keeps_their_passwords_for_the_owner_o
         assert stat.S_IMODE(file.stat().st_mode) == 0o600
         assert login.password is not None and login.password in login.line("127.0.0.1", 8000)
     line = first[0].line("127.0.0.1", 8000)
-    assert line.startswith("Operator login: http://127.0.0.1:8000/docs  user: operator  password: ")
+    assert line.startswith("Operator login: http://127.0.0.1:8000/ui/  user: operator  password: ")
     with TestClient(create_app(settings)) as client:
         login = client.post("/api/auth/login", json={"username": "operator", "password": first[0].password})
         assert login.status_code == 200, login.text

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -15,25 +13,16 @@ from typing import Any
 
 import av
 import cv2
-import httpx
 import numpy as np
 import psutil
 import pytest
 
 from ingest.simulator import Simulator
+from tests.fixtures.service import Service, running_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rtsp, pytest.mark.weights]
 
-ROOT = Path(__file__).resolve().parents[2]
 PRE_ROLL_S, POST_ROLL_S = 2.0, 3.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(url: str, other_url: str) -> str:
@@ -73,75 +62,13 @@ def _config(url: str, other_url: str) -> str:
     )
 
 
-class Service:
-    def __init__(self, process: subprocess.Popen[str], url: str, log: Path, camera: Simulator, key: str) -> None:
-        self.process, self.url, self.log, self.camera = process, url, log, camera
-        self.headers = {"Authorization": f"Bearer {key}"}  # every route but health needs credentials
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return httpx.get(f"{self.url}{path}", timeout=10, headers=headers, **kwargs)
-
-    def wait_for(self, predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"service exited:\n{self.log.read_text()[-3000:]}"
-            value = predicate()
-            if value:
-                return value
-            time.sleep(1)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[Service]:
     camera = rtsp_camera_server({"sudirman_charitas": "bgslibrary-video02.avi"})
     other = rtsp_camera_server({"ampera": "bgslibrary-video03.avi"})
-    config = tmp_path / "camera_config.yaml"
-    config.write_text(_config(camera.url("sudirman_charitas"), other.url("ampera")))
-    port = _free_port()
-    log = tmp_path / "service.log"
-    env = {**os.environ, "MATAKOTA_DATA_DIR": str(tmp_path / "data"), "MATAKOTA_ALLOW_DOWNLOADS": "0"}
-    key = subprocess.run(
-        [sys.executable, "-m", "runtime", "apikey", "create", "--role", "integration", "--name", "e2e"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "runtime", "run", "--config", str(config), "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=sink,
-            text=True,
-        )
-    started = time.monotonic()
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # the service prints its URL once the API answers
-        assert f"http://127.0.0.1:{port}" in line, f"unexpected first line {line!r}:\n{log.read_text()[-3000:]}"
-        print(f"API up after {time.monotonic() - started:.1f} s")
-        yield Service(process, f"http://127.0.0.1:{port}", log, camera, key)
-    finally:
-        tree = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise AssertionError(f"the service did not stop on SIGTERM:\n{log.read_text()[-3000:]}") from None
-        # Every test ends with the service's own clean stop: exit code 0, no process left behind.
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        for leftover in alive:
-            leftover.kill()
-        assert not alive, f"processes left behind: {alive}"
-        assert process.returncode == 0, f"exit code {process.returncode}:\n{log.read_text()[-3000:]}"
+    with running_service(_config(camera.url("sudirman_charitas"), other.url("ampera")), tmp_path) as service:
+        service.camera = camera  # the outage test stops and starts it
+        yield service
 
 
 def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service, tmp_path: Path) -> None:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -16,26 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import httpx
 import numpy as np
-import psutil
 import pytest
 
-from core.settings import Settings
-from incidents.accounts import UserRole, create_api_key
-from incidents.db import make_engine, make_session_factory, migrate, session_scope
 from ingest.simulator import Simulator
+from tests.fixtures.service import Service, running_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rtsp, pytest.mark.weights]
 
-ROOT = Path(__file__).resolve().parents[2]
 CAMERA = "charitas"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _config(url: str) -> str:
@@ -57,81 +41,20 @@ def _config(url: str) -> str:
     )
 
 
-def _api_key(data_dir: Path) -> str:
-    """An operator's API key, made in the service's database before it starts (it migrates it first)."""
-    url = Settings(data_dir=data_dir).resolved_database_url
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            _, secret = create_api_key("snapshot-e2e", UserRole.OPERATOR, session=session, created_by="test")
-    finally:
-        engine.dispose()
-    return secret
-
-
-class _Service:
-    def __init__(self, process: subprocess.Popen[str], url: str, log: Path, key: str) -> None:
-        self.process, self.url, self.log = process, url, log
-        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=20)
-
-    def wait_for(self, predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"service exited:\n{self.log.read_text()[-3000:]}"
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log.read_text()[-3000:]}")
-
-
 @pytest.fixture
-def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[_Service]:
+def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[Service]:
     camera = rtsp_camera_server({CAMERA: "bgslibrary-video02.avi"})
-    config = tmp_path / "camera_config.yaml"
-    config.write_text(_config(camera.url(CAMERA)))
-    data_dir = tmp_path / "data"
-    key = _api_key(data_dir)
-    port = _free_port()
-    log = tmp_path / "service.log"
-    env = {**os.environ, "MATAKOTA_DATA_DIR": str(data_dir), "MATAKOTA_ALLOW_DOWNLOADS": "0"}
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "runtime", "run", "--config", str(config), "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=sink,
-            text=True,
-        )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # the service prints its URL once the API answers
-        assert f"http://127.0.0.1:{port}" in line, f"unexpected first line {line!r}:\n{log.read_text()[-3000:]}"
-        yield _Service(process, f"http://127.0.0.1:{port}", log, key)
-    finally:
-        tree = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        for leftover in alive:
-            leftover.kill()
-        assert not alive, f"processes left behind: {alive}"
-        assert process.returncode == 0, f"exit code {process.returncode}:\n{log.read_text()[-3000:]}"
+    config = _config(camera.url(CAMERA))
+    with running_service(config, tmp_path, key_role="operator", key_name="snapshot-e2e") as service:
+        yield service
 
 
-def _done(service: _Service, location: str) -> dict[str, Any] | None:
+def _done(service: Service, location: str) -> dict[str, Any] | None:
     body: dict[str, Any] = service.http.get(location).json()
     return body if body["status"] != "pending" else None
 
 
-def test_an_operator_gets_a_fresh_picture_of_a_live_camera(service: _Service) -> None:
+def test_an_operator_gets_a_fresh_picture_of_a_live_camera(service: Service) -> None:
     started = time.monotonic()
 
     def online() -> bool:
