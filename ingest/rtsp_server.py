@@ -74,14 +74,14 @@ class ClockStrip:
     ``block`` pixels (the frame's width divided by ``CLOCK_BITS``, at least ``CLOCK_MIN_BLOCK``)
     at ``x = i * block``, ``y = 0 .. block - 1``, luma 235 for a 1 and 16 for a 0. Right below it,
     ``y = block .. 2 * block - 1``, the same bits are repeated inverted, so a reader can tell a
-    bit that compression smeared (both rows alike) from a real one. Only the luma plane is
-    written: the strip is grey whatever the chroma was.
+    bit that compression smeared (both rows alike) from a real one. The chroma under the strip
+    is made neutral, so it is pure grey and its RGB channels all follow the luma.
     """
 
     def __init__(self, caps):
         info = GstVideo.VideoInfo.new_from_caps(caps)
         self.width, self.height = info.width, info.height
-        self.stride, self.offset = info.stride[0], info.offset[0]
+        self.strides, self.offsets = list(info.stride)[:3], list(info.offset)[:3]
         self.block = self.width // CLOCK_BITS
         if self.block < CLOCK_MIN_BLOCK or self.height < 2 * self.block:
             raise ValueError(
@@ -101,7 +101,11 @@ class ClockStrip:
             inverted[start:end] = bytes([LUMA_ZERO if bit else LUMA_ONE]) * self.block
         copy = buffer.copy_deep()  # the original may be replayed, and is shared with the decoder
         for y in range(2 * self.block):
-            copy.fill(self.offset + y * self.stride, bytes(row if y < self.block else inverted))
+            copy.fill(self.offsets[0] + y * self.strides[0], bytes(row if y < self.block else inverted))
+        neutral = bytes([128]) * (len(row) // 2)  # I420's chroma planes: half the width and height
+        for plane in (1, 2):
+            for y in range(self.block):
+                copy.fill(self.offsets[plane] + y * self.strides[plane], neutral)
         return copy
 
 
