@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         """Where continuous-recording segments are written (``<camera>/<YYYY-MM-DD>/<HH>/``)."""
         return self.data_dir / "recordings"
 
+    @property
+    def live_dir(self) -> Path:
+        """Where the analytics publishes each camera's current detections for the live view."""
+        return self.data_dir / "live"
+
 
 def prepare_ultralytics(settings: Settings) -> None:
     """Keep ultralytics offline and its settings file in our cache (never next to the weights)."""

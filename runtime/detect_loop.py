@@ -26,6 +26,7 @@ from core.settings import Settings
 from ingest.frameslots import capacity_for
 from models.registry import resolve
 from runtime.detector_pool import DetectorPool, DetectRequest, DetectResult
+from runtime.live_detections import LiveDetections
 from runtime.snapshot_service import SnapshotService
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class DetectLoop:
         self.bus = bus
         self.stop = stop
         self.snapshots = snapshots  # operators' requests for a camera's current picture
+        self.live = LiveDetections(settings.live_dir)  # each camera's boxes for the camera wall, twice a second
         self.detectors: dict[str, Detector] = {}
         self.pool: DetectorPool | None = None
         self._weights: dict[str, str] = {}
@@ -231,6 +233,7 @@ class DetectLoop:
         self._health[self.cameras[frame.camera_id].detect.model].add(inference_ms)
 
     def _rules(self, frame: Frame, detections: Detections) -> None:
+        self.live.publish(frame.camera_id, detections)
         for event in self.analytics[frame.camera_id].process(frame, detections):
             logger.info("%s: %s %s in %s (%s)", event.camera_id, event.kind, event.phase, event.zone, event.severity)
             self.bus.put(event)

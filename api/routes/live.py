@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CameraId
+from api.deps import CameraId, SettingsDep
 from api.live import MJPEG_BOUNDARY, LiveViews
 from api.schemas import ErrorOut
+from core.errors import NotFoundError
+from runtime.live_detections import detections_file
+
+DETECTIONS_STALE_S = 3.0
 
 router = APIRouter(tags=["cameras"])
 
@@ -50,6 +56,31 @@ class OverlayOut(BaseModel):
     lines: list[LineOut] = Field(description="The camera's counting lines.")
 
 
+class DetectionBoxOut(BaseModel):
+    """One object the detector found in the camera's current picture."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    box: tuple[float, float, float, float] = Field(description="Its box (x1, y1, x2, y2) in 0-1 image coordinates.")
+    class_name: str = Field(alias="class", description="What it is (the detector's class name, e.g. `car`).")
+    confidence: float = Field(description="The detector's confidence, 0-1.")
+    track_id: int | None = Field(description="Its track across frames; null when the camera is not tracked.")
+
+
+class LiveDetectionsOut(BaseModel):
+    """The camera's current detections, as the analytics last published them."""
+
+    camera_id: str = Field(description="The camera.")
+    at: float = Field(description="When they were published (Unix time, seconds).")
+    width: int = Field(description="Width in pixels of the picture the detector saw.")
+    height: int = Field(description="Height in pixels of the picture the detector saw.")
+    boxes: list[DetectionBoxOut] = Field(description="The objects found.")
+    age_s: float = Field(description="Seconds since they were published.")
+    stale: bool = Field(
+        description=f"True when older than {DETECTIONS_STALE_S:g} s (analytics stopped or behind): do not draw them."
+    )
+
+
 LiveViewsDep = Annotated[LiveViews, Depends(get_live_views)]
 Fps = Annotated[float, Query(gt=0, le=10, description="Pictures a second (up to 10).")]
 
@@ -86,3 +117,18 @@ def overlay(camera_id: CameraId, views: LiveViewsDep) -> OverlayOut:
     camera = views.camera(camera_id)
     zones = [ZoneOut(name=z.name, kind=z.kind, polygon=z.polygon) for z in camera.zones]
     return OverlayOut(zones=zones, lines=[LineOut(name=ln.name, points=[ln.a, ln.b]) for ln in camera.lines])
+
+
+@router.get(
+    "/api/cameras/{camera_id}/detections",
+    responses={404: {"model": ErrorOut, "description": "No such camera, or no detections published for it yet."}},
+)
+def detections(camera_id: CameraId, views: LiveViewsDep, settings: SettingsDep) -> LiveDetectionsOut:
+    """The camera's current detections (boxes in 0-1 image coordinates), to draw over its live video."""
+    views.camera(camera_id)
+    try:
+        body = json.loads(detections_file(settings.live_dir, camera_id).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise NotFoundError(f"no detections published for camera {camera_id!r} yet (is analytics running?)") from exc
+    age_s = max(0.0, time.time() - float(body["at"]))
+    return LiveDetectionsOut(**body, age_s=round(age_s, 3), stale=age_s > DETECTIONS_STALE_S)

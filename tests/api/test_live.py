@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import av
+import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from analytics.detections import Detections
 from api.app import create_app
 from api.live import LiveViews
 from core.config import AppConfig
@@ -19,6 +22,7 @@ from core.config_loader import parse_config
 from core.settings import Settings
 from incidents.accounts import UserRole
 from ingest.simulator import Simulator
+from runtime.live_detections import LiveDetections, detections_file
 from tests.api.conftest import AuthHeaders
 from tests.fixtures.rtsp import CameraServerFactory
 
@@ -204,6 +208,31 @@ def test_overlay_gives_the_zones_and_lines_of_the_configuration(client: TestClie
     assert body["zones"] == [{"name": "road", "kind": "road", "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}]
     assert body["lines"] == [{"name": "stop_line", "points": [[0.1, 0.8], [0.9, 0.8]]}]
     assert client.get("/api/cameras/nowhere/overlay").status_code == 404
+
+
+def test_detections_are_the_ones_the_analytics_last_published(client: TestClient, api_settings: Settings) -> None:
+    assert client.get("/api/cameras/nowhere/detections").status_code == 404
+    missing = client.get("/api/cameras/sudirman/detections")
+    assert missing.status_code == 404 and "no detections published" in missing.json()["detail"]
+
+    found = Detections(
+        np.array([[64, 240, 320, 480]], np.float32), np.array([0.8], np.float32), np.array([2], np.int32),
+        {2: "car"}, (640, 480), track_id=np.array([7], np.int64),
+    )  # fmt: skip
+    assert LiveDetections(api_settings.live_dir).publish("sudirman", found)
+    body = client.get("/api/cameras/sudirman/detections").json()
+    assert body["camera_id"] == "sudirman" and (body["width"], body["height"]) == (640, 480)
+    assert body["boxes"] == [{"box": [0.1, 0.5, 0.5, 1.0], "class": "car", "confidence": 0.8, "track_id": 7}]
+    assert 0 <= body["age_s"] < 3 and body["stale"] is False
+
+    old = {**json.loads(detections_file(api_settings.live_dir, "sudirman").read_text()), "at": time.time() - 10}
+    detections_file(api_settings.live_dir, "sudirman").write_text(json.dumps(old))
+    body = client.get("/api/cameras/sudirman/detections").json()
+    assert body["stale"] is True and body["age_s"] >= 10
+
+
+def test_detections_need_credentials(anon_client: TestClient) -> None:
+    assert anon_client.get("/api/cameras/sudirman/detections").status_code == 401
 
 
 def test_app_shutdown_closes_the_live_streams(app: FastAPI, views: LiveViews, auth_headers: AuthHeaders) -> None:

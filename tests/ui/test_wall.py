@@ -1,4 +1,5 @@
-"""The camera wall: live video of a real RTSP camera reaches the browser over WebRTC, and its frames advance."""
+"""The camera wall: live video of a real RTSP camera reaches the browser over WebRTC, its frames advance, and
+the analytics' current detections are drawn over it."""
 
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ def test_the_camera_wall_shows_live_webrtc_video_of_every_camera(
         assert seen["width"] > 0 and seen["videoWidth"] > 0, seen
         assert seen["frames"] >= 10 and seen["advancedS"] > 1, seen  # the footage is 25 frames a second
         assert seen["framesDecoded"] > 0 and seen["timeToFirstFrameMs"] is not None, seen
+    # The analytics' current detections are drawn over the live video: the junction's traffic has vehicles.
+    page.wait_for_function("(camera) => (window.__mkWall.detections[camera] || 0) > 0", arg=CAMERA, timeout=10_000)
+    print(f"wall {CAMERA}: {page.evaluate('(camera) => window.__mkWall.detections[camera]', CAMERA)} boxes drawn")
     expect(page.get_by_role("link", name=CAMERA_NAME)).to_be_visible()
     screenshot(page, "wall")
 

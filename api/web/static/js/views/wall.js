@@ -8,7 +8,12 @@
  * second, over plain HTTP with the session cookie). A camera that already has as many viewers as
  * it allows answers 503: the tile says so instead of adding to its load.
  *
- * For browser tests: window.__mkWall = {cameras, connected: {camera_id: "connecting"|"webrtc"|"fallback"|"busy"|"error"}},
+ * While a tile is live it fetches the camera's current detections (GET /api/cameras/{id}/detections,
+ * published by the analytics twice a second) every DETECTIONS_MS and draws their boxes with the zones;
+ * detections the API calls stale (analytics stopped or behind) are not drawn.
+ *
+ * For browser tests: window.__mkWall = {cameras, connected: {camera_id: "connecting"|"webrtc"|"fallback"|"busy"|"error"},
+ * detections: {camera_id: boxes drawn now}},
  * and `await window.__mkWallStats(camera_id)` gives the WebRTC receiver's figures (frames decoded,
  * frame rate, jitter-buffer delay, codec) and the time from the offer to the first frame shown.
  */
@@ -18,6 +23,7 @@ import { api, el, navigate, registerView, t } from "../app.js";
 const FALLBACK_MS = 8000; // no frame by then over WebRTC: switch to MJPEG
 const ICE_GATHER_MS = 3000; // host candidates come in milliseconds; never wait longer than this
 const MJPEG_FPS = 2;
+const DETECTIONS_MS = 500; // the analytics publishes each camera's detections twice a second
 const REFRESH_MS = 15000; // camera health is not on the live feed: poll it
 const DOWN = new Set(["offline", "auth_failed", "tampered"]);
 
@@ -44,9 +50,12 @@ function iceGathered(pc) {
 
 /** One camera's tile: its video, MJPEG fallback, overlay and connection. */
 class Tile {
-  constructor(camera, { large, onState }) {
+  constructor(camera, { large, onState, onDetections }) {
     this.camera = camera;
     this.onState = onState;
+    this.onDetections = onDetections;
+    this.detections = [];
+    this.poller = null;
     this.pc = null;
     this.timer = null;
     this.closed = false;
@@ -90,6 +99,43 @@ class Tile {
     this.note.textContent = message || "";
     this.note.hidden = !message;
     this.onState(this.camera.id, state);
+    if (state === "webrtc" || state === "fallback") this.watchDetections();
+    else if (state === "busy" || state === "error") this.unwatchDetections();
+  }
+
+  /** Fetch the camera's current detections every DETECTIONS_MS while the tile is live, and draw them. */
+  watchDetections() {
+    if (this.poller !== null || this.closed) return;
+    const url = `/api/cameras/${encodeURIComponent(this.camera.id)}/detections`;
+    let waiting = false; // one request at a time: a slow answer is not queued behind
+    this.poller = setInterval(async () => {
+      if (waiting) return;
+      waiting = true;
+      let boxes = [];
+      try {
+        const found = await api(url);
+        if (!found.stale) boxes = found.boxes;
+      } catch {
+        // none published yet, or analytics is not running: the video shows without boxes
+      } finally {
+        waiting = false;
+      }
+      if (this.poller === null) return; // the tile stopped while the request was out
+      this.showDetections(boxes);
+    }, DETECTIONS_MS);
+  }
+
+  unwatchDetections() {
+    clearInterval(this.poller);
+    this.poller = null;
+    if (this.detections.length) this.showDetections([]);
+  }
+
+  showDetections(boxes) {
+    const changed = boxes.length || this.detections.length;
+    this.detections = boxes;
+    this.onDetections(this.camera.id, boxes.length);
+    if (changed) this.draw();
   }
 
   async start() {
@@ -162,6 +208,8 @@ class Tile {
     this.closed = true;
     clearTimeout(this.timer);
     this.stopPeer();
+    clearInterval(this.poller);
+    this.poller = null;
     this.image.removeAttribute("src"); // ends the MJPEG request, freeing its viewer slot
     this.resize.disconnect();
   }
@@ -209,6 +257,17 @@ class Tile {
       ctx.fillStyle = "#ffc53d";
       ctx.fillText(line.name, ax * width + 4, ay * height - 4);
     }
+    for (const found of this.detections) {
+      const [x1, y1, x2, y2] = found.box;
+      ctx.strokeStyle = "#4cc9f0";
+      ctx.strokeRect(x1 * width, y1 * height, (x2 - x1) * width, (y2 - y1) * height);
+      const label = `${found.class} ${Math.round(found.confidence * 100)}%`;
+      const top = Math.max(0, y1 * height - 16);
+      ctx.fillStyle = "rgba(0, 0, 0, 0.6)";
+      ctx.fillRect(x1 * width, top, ctx.measureText(label).width + 8, 16);
+      ctx.fillStyle = "#4cc9f0";
+      ctx.fillText(label, x1 * width + 4, top + 12);
+    }
   }
 
   /** The receiver's figures, for tests and for anyone debugging a slow picture. */
@@ -245,12 +304,16 @@ registerView("wall", {
   async render(container, params) {
     const cameras = (await api("/api/cameras")).filter((camera) => camera.enabled);
     const one = params.camera_id ? cameras.filter((camera) => camera.id === params.camera_id) : cameras;
-    const state = { cameras: one.length, connected: {} };
+    const state = { cameras: one.length, connected: {}, detections: {} };
     window.__mkWall = state;
     const onState = (id, value) => {
       state.connected[id] = value;
     };
-    const tiles = new Map(one.map((camera) => [camera.id, new Tile(camera, { large: Boolean(params.camera_id), onState })]));
+    const onDetections = (id, count) => {
+      state.detections[id] = count;
+    };
+    const large = Boolean(params.camera_id);
+    const tiles = new Map(one.map((camera) => [camera.id, new Tile(camera, { large, onState, onDetections })]));
     window.__mkWallStats = (id) => (tiles.has(id) ? tiles.get(id).stats() : Promise.resolve(null));
 
     if (params.camera_id) {
@@ -274,7 +337,7 @@ registerView("wall", {
     return () => {
       clearInterval(refresh);
       for (const tile of tiles.values()) tile.stop();
-      if (window.__mkWall === state) state.connected = {};
+      if (window.__mkWall === state) [state.connected, state.detections] = [{}, {}];
     };
   },
 });
