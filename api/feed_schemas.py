@@ -7,10 +7,9 @@ from typing import Any
 
 from pydantic import Field
 
+from api.deps import MAX_ID  # larger cursors are refused, never sent to the database
 from api.schemas import Out
 from incidents.feed import EventFilter, FeedEvent, FeedPage
-
-MAX_ID = 2**63 - 1  # the largest id a database integer holds: larger cursors are refused, not overflowed
 
 # One event of the stream as it appears on the wire, for the API docs.
 STREAM_EXAMPLE = """\

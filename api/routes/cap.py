@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from api.deps import SessionDep, SettingsDep, WorkflowRulesDep
-from api.feed_schemas import MAX_ID
+from api.deps import SessionDep, SettingsDep, WorkflowRulesDep, id_path
 from api.schemas import ErrorOut
 from incidents.cap import MEDIA_TYPE, CapProfile, build_alert, revisions
 from incidents.queries import get_incident
@@ -50,7 +49,7 @@ EXAMPLE = """\
     },
 )
 def get_cap(
-    incident_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Incident id.")],
+    incident_id: Annotated[int, id_path("Incident id.")],
     request: Request,
     session: SessionDep,
     rules: WorkflowRulesDep,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import SessionDep
-from api.feed_schemas import MAX_ID, STREAM_EXAMPLE, EventOut, EventPage, EventPageQuery, StreamQuery
+from api.deps import MAX_ID, SessionDep
+from api.feed_schemas import STREAM_EXAMPLE, EventOut, EventPage, EventPageQuery, StreamQuery
 from incidents.feed import FeedEvent, LiveFeed, read_page
 
 router = APIRouter(prefix="/api/events", tags=["events"])
