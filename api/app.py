@@ -35,6 +35,7 @@ from api.routes import cap as cap_routes
 from api.routes import feed as feed_routes
 from api.routes import geo as geo_routes
 from api.routes import live as live_routes
+from api.routes import plans as plan_routes
 from api.routes import webhooks as webhook_routes
 from api.web import install as install_web
 from core.config import AppConfig
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     app.include_router(cap_routes.router)  # incidents as CAP 1.2 alerts
     app.include_router(live_routes.router)  # the camera wall's live video (WebRTC, MJPEG) and zones
     geo_routes.install(app)  # the map's boundaries and base layer
+    plan_routes.install(app)  # the CCTV blueprint planner's requests and reports
     install_web(app)  # the operators' web UI at /ui/
     app.add_api_route("/", _to_ui, include_in_schema=False)
     return app

@@ -6,10 +6,10 @@ import copy
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.config import AppConfig
 from core.errors import ConfigError
@@ -18,6 +18,7 @@ _ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))
 _MERGED_SECTIONS = ("detect", "record", "stream", "health")
 
 Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 def load_config(path: str | Path) -> AppConfig:
@@ -57,6 +58,27 @@ def parse_config(text: str, *, source: str = "<config>") -> AppConfig:
         described = (_describe(error, merged, lines) for error in err.errors())
         issues = list(dict.fromkeys(described))  # a bad default fails once per camera: say it once
         raise ConfigError(source, issues) from err
+
+
+def parse_yaml_model(text: str, model: type[M], *, source: str) -> M:
+    """Validate YAML ``text`` as ``model`` (a plan request, say), each problem named by key path and line.
+
+    Raises:
+        ConfigError: with one line per problem.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else 0
+        raise ConfigError(source, [f"line {line}: YAML syntax error: {err.problem}"]) from err
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["line 1: the file must be a mapping"])
+    lines = _LineIndex(root)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, list(dict.fromkeys(_describe(e, data, lines) for e in err.errors()))) from err
 
 
 def _expand_env(value: Any, path: Path_, lines: _LineIndex, issues: list[str]) -> Any:

@@ -115,3 +115,11 @@ class LinkNotFound(NotFoundError):
 
 class LinkNotAllowed(TransitionNotAllowed):
     """A report or incident link cannot be made or changed from where it is; the message says why."""
+
+
+class PlanNotFound(NotFoundError):
+    """No coverage plan has this id."""
+
+
+class PlanInvalid(MataKotaError):
+    """A plan request that cannot be run as given (a path the server may not read, a file that is missing)."""

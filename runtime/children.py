@@ -103,3 +103,11 @@ def api_main(settings: Settings, host: str, port: int, log_level: str, config: A
 
     threading.Thread(target=exit_on_stop, name="api-stop", daemon=True).start()
     server.run()
+
+
+def planner_main(settings: Settings, log_level: str) -> None:
+    """The planner process: runs the coverage plans queued through the API, one at a time."""
+    stop = _child_setup(log_level, settings.log_format)
+    from runtime.plan_worker import PlanWorker
+
+    PlanWorker(settings, stop).run()

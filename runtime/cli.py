@@ -342,6 +342,52 @@ def dataset_export(
 
 
 @app.command()
+def plan(
+    spec: Annotated[
+        Path, typer.Argument(help="Plan request (YAML), e.g. plans/palembang.yaml.", exists=True, dir_okay=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the report; default var/plans/<spec name>.", file_okay=False)
+    ] = None,
+    target: Annotated[
+        float | None, typer.Option(help="Fewest cameras to cover this share of weighted demand (0-1).", min=0.01, max=1)
+    ] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Most coverage for this many cameras (or this cost, with model costs).", min=1)
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option(help="greedy (instant), exact (HiGHS, proven bound) or auto (both).")
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds the exact solver may take.", min=1)] = None,
+    measure_detector: Annotated[
+        bool,
+        typer.Option(
+            help="First time the detector on this machine (about 15 s) and size the analytics servers from it; "
+            "otherwise the last saved measurement is used."
+        ),
+    ] = False,
+) -> None:
+    """Choose camera sites for a coverage target or a budget, and size their network, storage and compute.
+
+    Writes report.html, map.png, plan.geojson, cameras.yaml (entries for camera_config.yaml),
+    coverage.csv and summary.json into OUT, and prints the key figures.
+    """
+    from runtime.plan_cli import run_plan_command
+
+    code = run_plan_command(
+        spec,
+        out=out,
+        target=target,
+        budget=budget,
+        solver=solver,
+        time_limit=time_limit,
+        measure_detector=measure_detector,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 def run(
     config: ConfigOption = Path("camera_config.yaml"),
     host: HostOption = "127.0.0.1",

@@ -65,7 +65,7 @@ class _Child:
 
 
 class Supervisor:
-    """Owns the child processes (one per camera, analytics, API), their frame slots and the bus consumer."""
+    """Owns the child processes (one per camera, analytics, API, planner), their frame slots and the bus consumer."""
 
     def __init__(self, config: AppConfig, settings: Settings, *, host: str, port: int) -> None:
         self.config = config
@@ -88,6 +88,7 @@ class Supervisor:
         ]
         self.children.append(_Child("analytics", children.analytics_main, self._analytics_args))
         self.children.append(_Child("api", children.api_main, self._api_args))
+        self.children.append(_Child("planner", children.planner_main, self._planner_args))
 
     @property
     def url(self) -> str:
@@ -174,6 +175,9 @@ class Supervisor:
 
     def _api_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
         return (self.settings, self.host, self.port, self.settings.log_level, self.config), []
+
+    def _planner_args(self) -> tuple[tuple[Any, ...], list[Connection]]:
+        return (self.settings, self.settings.log_level), []
 
     def _spawn(self, child: _Child) -> None:
         args, child_ends = child.make_args()
