@@ -34,11 +34,14 @@ class CameraAnalytics:
         tracked = bool(camera.lines) or any(rule.needs_tracks for rule in self.rules)
         self.tracker = Tracker(camera.detect.fps) if tracked else None
         self.lines = LineCounter(camera.lines) if camera.lines else None
+        # The last frame's detections as the rules saw them: with track ids when the camera is tracked.
+        self.last_detections: Detections | None = None
 
     def process(self, frame: Frame, detections: Detections) -> list[Event]:
         """Run every rule that is due on ``frame``'s detections; return the events they raise."""
         if self.tracker is not None:
             detections = self.tracker.update(detections, frame.image)
+        self.last_detections = detections
         if self.lines is not None:
             self.lines.update(detections, frame.captured_ts)
         in_zone: dict[str, Detections] = {}

@@ -233,11 +233,15 @@ class DetectLoop:
         self._health[self.cameras[frame.camera_id].detect.model].add(inference_ms)
 
     def _rules(self, frame: Frame, detections: Detections) -> None:
-        self.live.publish(frame.camera_id, detections)
-        for event in self.analytics[frame.camera_id].process(frame, detections):
+        analytics = self.analytics[frame.camera_id]
+        events = analytics.process(frame, detections)
+        # Published after the rules ran, so a tracked camera's boxes carry their track ids.
+        tracked = analytics.last_detections
+        self.live.publish(frame.camera_id, tracked if tracked is not None else detections)
+        for event in events:
             logger.info("%s: %s %s in %s (%s)", event.camera_id, event.kind, event.phase, event.zone, event.severity)
             self.bus.put(event)
-        for count in self.analytics[frame.camera_id].take_counts(frame.captured_ts):
+        for count in analytics.take_counts(frame.captured_ts):
             self.bus.put(count)
 
     def _summary(self) -> None:

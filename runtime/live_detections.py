@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from analytics.detections import Detections
+from analytics.tracking import UNTRACKED
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def to_json(camera_id: str, detections: Detections, at: float) -> dict[str, Any]
     scale = np.array([width, height, width, height], np.float64) if width > 0 and height > 0 else np.inf
     normalised = np.clip(detections.xyxy / scale, 0.0, 1.0).round(4).tolist()
     confidences = detections.confidence.astype(np.float64).round(3).tolist()
-    tracks = detections.track_id.tolist() if detections.track_id is not None else [None] * len(detections)
+    tracks: list[int | None] = [None] * len(detections)
+    if detections.track_id is not None:  # a detection the tracker kept no track for has UNTRACKED (-1): null
+        tracks = [track if track != UNTRACKED else None for track in detections.track_id.tolist()]
     names = detections.names
     boxes = [
         {"box": box, "class": names.get(class_id, str(class_id)), "confidence": confidence, "track_id": track}

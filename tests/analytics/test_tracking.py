@@ -123,3 +123,22 @@ def test_a_camera_without_lines_or_tracking_rules_is_not_tracked() -> None:
     analytics = CameraAnalytics(camera)
     assert analytics.tracker is None and analytics.lines is None
     assert analytics.take_counts(START_TS) == []
+
+
+def test_the_detections_the_rules_saw_are_kept_with_their_track_ids_for_the_live_overlay() -> None:
+    base = load_config(ROOT / "camera_config.yaml").camera("sudirman_charitas")
+    image = np.zeros((240, 320, 3), np.uint8)
+    car = Detections(
+        np.array([[100, 100, 160, 140]], np.float32), np.array([0.9], np.float32), np.array([2], np.int32),
+        {2: "car"}, (320, 240),
+    )  # fmt: skip
+    tracked = CameraAnalytics(base.model_copy(update={"lines": [RIGHT]}))
+    untracked = CameraAnalytics(load_config(ROOT / "camera_config.yaml").camera("air_mancur"))
+    assert tracked.last_detections is None and untracked.last_detections is None
+    for seq in range(3):
+        frame = Frame(base.id, seq, START_TS + seq / 4, image)
+        tracked.process(frame, car)
+        untracked.process(frame, car)
+    assert tracked.last_detections is not None and tracked.last_detections.track_id is not None
+    assert tracked.last_detections.track_id.tolist()[0] >= 0  # the same car, one track
+    assert untracked.last_detections is car  # not tracked: the detector's own, without ids

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analytics.detections import Detections
+from analytics.tracking import UNTRACKED
 from runtime.live_detections import LiveDetections, detections_file
 
 
@@ -49,6 +51,12 @@ def test_untracked_and_empty_detections(tmp_path: Path) -> None:
     live.publish("b", Detections.empty({0: "person"}, (640, 480)))
     assert [b["track_id"] for b in json.loads((tmp_path / "a.json").read_text())["boxes"]] == [None, None]
     assert json.loads((tmp_path / "b.json").read_text())["boxes"] == []
+
+
+def test_a_detection_the_tracker_kept_no_track_for_has_a_null_track_id(tmp_path: Path) -> None:
+    detections = replace(_detections(track=True), track_id=np.array([UNTRACKED, 12], np.int64))
+    LiveDetections(tmp_path).publish("cam", detections)
+    assert [b["track_id"] for b in json.loads((tmp_path / "cam.json").read_text())["boxes"]] == [None, 12]
 
 
 def test_each_camera_is_written_at_most_every_interval(tmp_path: Path) -> None:

@@ -45,7 +45,16 @@ SCREENSHOTS = Path(os.environ.get("MATAKOTA_SCREENSHOTS_DIR") or ROOT / "var" / 
 
 # The tests share one service, so they run in the order of an operator's shift: the queue is
 # watched before the first incident has arrived, and the 1,000 seeded incidents come last.
-MODULE_ORDER = ["test_login", "test_queue", "test_incident", "test_wall", "test_map", "test_health", "test_queue_scale"]
+MODULE_ORDER = [
+    "test_login",
+    "test_queue",
+    "test_incident",
+    "test_report",
+    "test_wall",
+    "test_map",
+    "test_health",
+    "test_queue_scale",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

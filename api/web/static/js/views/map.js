@@ -333,6 +333,7 @@ class CityMap {
       report.address ? el("div", { class: "muted", text: report.address }) : null,
       when ? el("div", { class: "muted", text: `${fmtTime(when)} (${fmtAgo(when)})` }) : null,
       el("div", { class: "mk-links" },
+        el("a", { href: `#/reports/${report.id}`, text: t("map.report.open") }),
         report.incident_id
           ? el("a", { href: `#/incidents/${report.incident_id}`, text: t("map.incident.open", { id: report.incident_id }) })
           : el("span", { class: "muted", text: t("map.report.unlinked") })),

@@ -486,7 +486,7 @@ class Queue {
       el(
         "li",
         { class: "report" },
-        el("span", { class: "report-service", text: r.service_name || r.service_code }),
+        el("a", { class: "report-service", href: `#/reports/${r.id}`, text: r.service_name || r.service_code }),
         " ",
         el("span", { class: "muted", title: fmtTime(r.requested_at), text: fmtAgo(r.requested_at) }),
         r.description ? el("span", { class: "report-text", text: r.description }) : null,

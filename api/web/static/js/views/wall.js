@@ -261,7 +261,8 @@ class Tile {
       const [x1, y1, x2, y2] = found.box;
       ctx.strokeStyle = "#4cc9f0";
       ctx.strokeRect(x1 * width, y1 * height, (x2 - x1) * width, (y2 - y1) * height);
-      const label = `${found.class} ${Math.round(found.confidence * 100)}%`;
+      const track = found.track_id === null || found.track_id === undefined ? "" : ` #${found.track_id}`;
+      const label = `${found.class}${track} ${Math.round(found.confidence * 100)}%`;
       const top = Math.max(0, y1 * height - 16);
       ctx.fillStyle = "rgba(0, 0, 0, 0.6)";
       ctx.fillRect(x1 * width, top, ctx.measureText(label).width + 8, 16);
