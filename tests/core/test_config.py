@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.config import AppConfig
-from core.config_loader import load_config, parse_config
+from core.config_loader import load_config, parse_config, parse_yaml_model
 from core.errors import ConfigError
+from planner.spec import PlanSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,6 +225,10 @@ def test_every_yaml_example_of_the_readme_is_valid(monkeypatch: pytest.MonkeyPat
     checked = 0
     for block in (b.split("```", 1)[0] for b in blocks):
         body = textwrap.dedent(block)
+        if body.startswith("# plan request"):  # the planner's request, not the camera configuration
+            assert parse_yaml_model(body, PlanSpec, source="README").name
+            checked += 1
+            continue
         if body.startswith("cameras:"):
             text = body
         elif body.startswith("- id:"):
