@@ -37,15 +37,7 @@ def load_config(path: str | Path) -> AppConfig:
 
 def parse_config(text: str, *, source: str = "<config>") -> AppConfig:
     """Validate configuration ``text``; ``source`` names it in error messages."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 0
-        raise ConfigError(source, [f"line {line}: YAML syntax error: {err.problem}"]) from err
-    if not isinstance(data, dict):
-        raise ConfigError(source, ["line 1: the file must be a mapping with a 'cameras' list"])
-    lines = _LineIndex(root)
+    data, lines = _read_mapping(text, source, "the file must be a mapping with a 'cameras' list")
 
     issues: list[str] = []
     data = _expand_env(data, (), lines, issues)
@@ -66,6 +58,19 @@ def parse_yaml_model(text: str, model: type[M], *, source: str) -> M:
     Raises:
         ConfigError: with one line per problem.
     """
+    data, lines = _read_mapping(text, source, "the file must be a mapping")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, list(dict.fromkeys(_describe(e, data, lines) for e in err.errors()))) from err
+
+
+def _read_mapping(text: str, source: str, not_a_mapping: str) -> tuple[dict[str, Any], _LineIndex]:
+    """Parse YAML ``text`` that must be a mapping, with the line of every key.
+
+    Raises:
+        ConfigError: a YAML syntax error (with its line), or ``not_a_mapping``.
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -73,12 +78,8 @@ def parse_yaml_model(text: str, model: type[M], *, source: str) -> M:
         line = err.problem_mark.line + 1 if err.problem_mark else 0
         raise ConfigError(source, [f"line {line}: YAML syntax error: {err.problem}"]) from err
     if not isinstance(data, dict):
-        raise ConfigError(source, ["line 1: the file must be a mapping"])
-    lines = _LineIndex(root)
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(source, list(dict.fromkeys(_describe(e, data, lines) for e in err.errors()))) from err
+        raise ConfigError(source, [f"line 1: {not_a_mapping}"])
+    return data, _LineIndex(root)
 
 
 def _expand_env(value: Any, path: Path_, lines: _LineIndex, issues: list[str]) -> Any:

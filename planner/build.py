@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 Area = tuple[str, Polygon | MultiPolygon]
+DEFAULT_NAME_PROPERTY = "NAMOBJ"  # BIG's name field; a request that names another property needs it present
 
 
 def load_areas(
@@ -58,7 +59,8 @@ def load_areas(
         return []
     name = source_name(area.source)
     features = load_features(area.source, kind="polygons", base_dir=base_dir, settings=settings)
-    require_property(features, area.name_property, name)
+    if any(f.properties for f in features):  # bare geometries have no names: they are numbered
+        require_property(features, area.name_property, name)
     named = [(str(f.properties.get(area.name_property) or f"#{i + 1}"), f.geometry) for i, f in enumerate(features)]
     if area.only is not None:
         known = {n for n, _ in named}
@@ -159,7 +161,7 @@ def _point_layer(
 ) -> _Layer:
     name = source_name(layer.source)
     features = load_features(layer.source, kind="points", base_dir=base_dir, settings=settings)
-    if "name_property" in layer.model_fields_set:  # the default NAMOBJ may simply be absent from a user's file
+    if layer.name_property != DEFAULT_NAME_PROPERTY:  # BIG's NAMOBJ may simply be absent from a user's file
         require_property(features, layer.name_property, name)
     lon = np.array([f.geometry.x for f in features])  # type: ignore[attr-defined]
     lat = np.array([f.geometry.y for f in features])  # type: ignore[attr-defined]

@@ -80,6 +80,11 @@ def load_existing(
     result = empty_candidates([])
     if existing is None:
         return result
+    if existing.service_cameras:
+        raise PlanInputError(
+            "existing.service_cameras: only a plan asked for through the API gets the service's cameras; "
+            "here, name the configuration with existing.camera_config"
+        )
     if existing.camera_config is not None:
         configured = _from_camera_config(existing.camera_config, frame, base_dir, models, settings)
         result = concat_candidates(result, configured)

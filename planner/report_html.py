@@ -136,7 +136,7 @@ def _sizing_section(result: PlanResult) -> str:
         ["Analytics servers", str(sizing.servers)],
     ]
     header = ["Model", "Cameras", "Main kbps", "Sub-stream kbps", "Detect frames/s"]
-    return "<h2>Sizing</h2>" + _table(header, models) + _table(["", ""], totals)
+    return "<h2>Sizing</h2>" + _table(header, models) + _table(["For the whole plan", "Figure"], totals)
 
 
 def _sites_section(sites: list[Site]) -> str:

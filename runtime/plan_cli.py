@@ -101,14 +101,19 @@ def summary_text(summary_json: str) -> str:
     """The key figures of ``summary.json``, as lines for a terminal."""
     s = json.loads(summary_json)
     best, sizing = s["solution"], s["sizing"]
+    bound = best.get("bound")
+    if bound is not None and str(s["objective"]).startswith("budget"):  # a bound on covered weight
+        shown = f"at most {bound / s['total_weight']:.1%} coverable"
+    elif bound is not None:
+        shown = f"at least {bound:g} cameras"
     proof = (
-        f"proven optimal (bound {best['bound']:g})"
+        f"proven optimal ({shown})"
         if best.get("optimal")
-        else f"bound {best['bound']:g}, gap {best['gap']:.1%}"
-        if best.get("bound") is not None
+        else f"bound: {shown}, gap {best['gap']:.1%}"
+        if bound is not None
         else "no proven bound"
     )
-    others = ", ".join(f"{a['solver']} {a['cameras']}" for a in s.get("alternatives", []))
+    others = ", ".join(f"{a['solver']} {a['cameras']} ({a['coverage']:.1%})" for a in s.get("alternatives", []))
     lines = [
         f"{s['name']}: {s['objective']}",
         f"cameras: {s['cameras_new']} new + {s['cameras_existing']} existing; "

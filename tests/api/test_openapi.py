@@ -52,6 +52,7 @@ def test_the_document_describes_the_service_and_its_tags(client: TestClient) -> 
         "auth",
         "events",
         "map",
+        "plans",
     }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

@@ -112,3 +112,24 @@ def test_a_plan_whose_source_is_missing_fails_with_the_reason(client: TestClient
 def test_an_unknown_plan_or_file_is_a_404(client: TestClient) -> None:
     assert client.get("/api/plans/12345").status_code == 404
     assert client.get("/api/plans/1/files/secret.txt").status_code == 422  # only the report's own files
+
+
+def test_a_plan_may_keep_the_cameras_the_service_runs(client: TestClient, api_settings: Settings) -> None:
+    # simpang_lima and ampera stand a few hundred metres from the block; the plan keeps them as they are.
+    plan = client.post("/api/plans", json=_spec(existing={"service_cameras": True})).json()
+    assert plan["status"] == "queued"
+    assert PlanWorker(api_settings, threading.Event()).run_one()
+    done = client.get(f"/api/plans/{plan['id']}").json()
+    assert done["status"] == "done", done["error"]
+    assert done["summary"]["cameras_existing"] == 2
+    geojson = client.get(done["files"]["plan.geojson"]).json()
+    kept = [
+        f["properties"] for f in geojson["features"] if f["geometry"]["type"] == "Point" and f["properties"]["existing"]
+    ]
+    assert sorted(p["id"] for p in kept) == ["ampera", "simpang_lima"]
+
+
+def test_service_cameras_and_a_source_together_are_refused(client: TestClient) -> None:
+    existing = {"service_cameras": True, "source": {"geojson": {"type": "FeatureCollection", "features": []}}}
+    answer = client.post("/api/plans", json=_spec(existing=existing))
+    assert answer.status_code == 400 and "not both" in answer.json()["detail"]

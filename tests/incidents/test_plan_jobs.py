@@ -68,7 +68,7 @@ def test_a_plan_whose_process_stopped_beating_is_queued_again_then_failed_after_
             job = claim_next(session=session, now=start)
             assert job is not None and job.attempts == attempt
         with session_scope(session_factory) as session:  # a live heartbeat keeps it running
-            assert requeue_stale(session=session, now=start + timedelta(seconds=60)) == 0
+            assert requeue_stale(session=session, now=start + timedelta(seconds=10)) == 0
         with session_scope(session_factory) as session:
             assert requeue_stale(session=session, now=start + timedelta(seconds=600)) == 1
             expected = PlanStatus.QUEUED if attempt < MAX_ATTEMPTS else PlanStatus.FAILED

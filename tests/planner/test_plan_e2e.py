@@ -116,3 +116,12 @@ def test_palembang_city_plan_from_points_of_interest_finishes_with_its_report(tm
     entries = yaml.safe_load(files["cameras.yaml"].read_text())["cameras"]
     config = parse_config(yaml.safe_dump({"version": 1, "cameras": entries[:5]}), source="cameras.yaml")
     assert len(config.cameras) == 5
+
+
+def test_a_request_stored_as_json_plans_the_same_as_the_original() -> None:
+    """The API stores the request as JSON with every default written out; reading it back changes nothing."""
+    spec = _spec("helsinki.yaml", objective={"budget": 10})
+    stored = PlanSpec.model_validate(json.loads(json.dumps(spec.model_dump(mode="json", by_alias=True))))
+    assert stored == spec
+    first, again = run_plan(spec, base_dir=ROOT / "plans"), run_plan(stored, base_dir=ROOT / "plans")
+    assert first.solution.covered_weight == again.solution.covered_weight

@@ -66,7 +66,8 @@ def _config(url: str, other_url: str) -> str:
 def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path: Path) -> Iterator[Service]:
     camera = rtsp_camera_server({"sudirman_charitas": "bgslibrary-video02.avi"})
     other = rtsp_camera_server({"ampera": "bgslibrary-video03.avi"})
-    with running_service(_config(camera.url("sudirman_charitas"), other.url("ampera")), tmp_path) as service:
+    urls = _config(camera.url("sudirman_charitas"), other.url("ampera"))
+    with running_service(urls, tmp_path, key_role="supervisor") as service:  # a supervisor may ask for plans
         service.camera = camera  # the outage test stops and starts it
         yield service
 
@@ -74,7 +75,7 @@ def service(rtsp_camera_server: Callable[[dict[str, str]], Simulator], tmp_path:
 def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service, tmp_path: Path) -> None:
     started = time.monotonic()
     children = psutil.Process(service.process.pid).children(recursive=True)
-    assert len(children) >= 4  # two camera workers, analytics, API
+    assert len(children) >= 5  # two camera workers, analytics, API, planner
 
     def online() -> Any:
         cameras = {c["id"]: c for c in service.get("/api/cameras").json()}
@@ -139,6 +140,32 @@ def test_rtsp_camera_to_stored_incident_with_snapshot_and_clip(service: Service,
     assert 'matakota_camera_up{camera="ampera"} 1.0' in metrics
     assert 'matakota_camera_up{camera="sudirman_charitas"} 1.0' in metrics
     assert "matakota_detector_inference_seconds" in metrics
+
+    # A coverage plan asked for over the API is run by the service's planner process.
+    plan = service.http.post("/api/plans", json=_plan()).json()
+    done = service.wait_for(
+        lambda: (p := service.get(f"/api/plans/{plan['id']}").json())["status"] in ("done", "failed") and p,
+        60,
+        "the plan to be run",
+    )
+    assert done["status"] == "done", done["error"]
+    assert done["summary"]["cameras_new"] >= 1 and done["summary"]["coverage"] >= 0.9
+    assert service.get(done["files"]["map.png"]).content.startswith(b"\x89PNG")
+
+
+def _plan() -> dict[str, Any]:
+    """Three places around the Charitas junction, inside a square of the city."""
+    square = [[104.748, -2.981], [104.753, -2.981], [104.753, -2.976], [104.748, -2.976], [104.748, -2.981]]
+    places = [[104.7503, -2.9787], [104.7512, -2.9795], [104.7495, -2.9780]]
+    return {
+        "name": "Charitas junction",
+        "area": {"source": {"geojson": {"type": "Polygon", "coordinates": [square]}}},
+        "demand": {
+            "points": [{"source": {"geojson": {"type": "MultiPoint", "coordinates": places}}, "class": "junction"}]
+        },
+        "candidates": {"around_points_m": 10, "points_per_poi": 4},
+        "objective": {"target": 0.9},
+    }
 
 
 def _camera_state(service: Service) -> str:

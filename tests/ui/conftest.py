@@ -53,6 +53,7 @@ MODULE_ORDER = [
     "test_wall",
     "test_map",
     "test_health",
+    "test_laptop",
     "test_queue_scale",
 ]
 
