@@ -133,23 +133,29 @@ def build_demand(
     ``class`` and ``area``, in that order.
 
     Raises:
-        PlanInputError: a point layer is empty inside the area or lacks its ``name_property``,
-            or an area grid is asked for without an area.
+        PlanInputError: a point layer lacks its ``name_property``, or an area grid is asked for
+            without an area. A point layer with no point inside the area is left out with a note.
     """
     layers: list[_Layer] = []
     demand = spec.demand
     if demand.roads is not None and roads:
         xy, _, _ = sample_lines(roads, demand.roads.spacing_m)
         layers.append(_Layer(xy, "road", demand.roads.weight_per_point, PIXELS_PER_METRE[demand.roads.density]))
+    notes: list[str] = []
     for layer in demand.points:
-        layers.append(_point_layer(layer, frame, areas, base_dir, settings))
+        built = _point_layer(layer, frame, areas, base_dir, settings)
+        if len(built.xy) == 0:  # a market layer over a kelurahan without a market: say so, plan the rest
+            notes.append(f"{source_name(layer.source)} ({layer.demand_class}): none of its points lies inside the area")
+        layers.append(built)
     if demand.area_grid is not None:
         if not areas:
             raise PlanInputError("demand.area_grid needs a planning 'area' to lay the grid over")
         xy, _ = grid_in_areas([g for _, g in areas], demand.area_grid.spacing_m)
         grid = demand.area_grid
         layers.append(_Layer(xy, "area", grid.weight_per_point, PIXELS_PER_METRE[grid.density]))
-    return _join(layers, areas)
+    joined = _join(layers, areas)
+    joined.notes = notes
+    return joined
 
 
 def _point_layer(
@@ -170,8 +176,6 @@ def _point_layer(
     labels = [str(f.properties.get(layer.name_property) or "").strip() for f in features]
     if areas:
         inside = area_index(xy, [g for _, g in areas]) >= 0
-        if not inside.any():
-            raise PlanInputError(f"{name}: none of its {len(features)} points lies inside the planning area")
         xy, labels = xy[inside], [label for label, keep in zip(labels, inside, strict=True) if keep]
     return _Layer(xy, layer.demand_class, layer.weight, PIXELS_PER_METRE[layer.density], labels)
 

@@ -68,6 +68,7 @@ class DemandSet:
     area: IntArray  # (n,)
     area_names: list[str]
     label: list[str] = field(default_factory=list)  # optional per-point name (a POI's NAMOBJ), or empty
+    notes: list[str] = field(default_factory=list)  # what was left out while building it (an empty layer)
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])

@@ -95,7 +95,8 @@ def run_plan(
         len(buildings),
     )
     if len(demand) == 0:
-        raise PlanInputError(f"plan {spec.name!r}: no demand point lies inside the area")
+        why = f": {'; '.join(demand.notes)}" if demand.notes else ""
+        raise PlanInputError(f"plan {spec.name!r}: no demand point lies inside the area{why}")
 
     with stage("coverage") as step:
         coverage = compute_coverage(
@@ -133,7 +134,7 @@ def run_plan(
         sizing=sizing,
         objective=objective,
         seconds=seconds,
-        notes=[*best.notes],
+        notes=[*demand.notes, *best.notes],
         roads=list[BaseGeometry](roads),
         buildings=list[BaseGeometry](buildings),
     )

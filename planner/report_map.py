@@ -55,6 +55,11 @@ def draw_map(result: PlanResult, sites: list[Site], path: Path) -> None:
         ax.scatter([s.x for s in group], [s.y for s in group], s=12, c=colour, marker="^", linewidths=0, zorder=6)
     ax.set_aspect("equal")
     ax.autoscale_view()
+    if result.areas:  # the area frames the map; an existing camera far outside it must not shrink it to a dot
+        west, south, east, north = shapely.total_bounds(np.asarray([g for _, g in result.areas], dtype=object))
+        margin = 0.04 * max(east - west, north - south)
+        ax.set_xlim(west - margin, east + margin)
+        ax.set_ylim(south - margin, north + margin)
     ax.set_axis_off()
     ax.set_autoscale_on(False)  # the scale bar must not move the view it measures
     _scale_bar(ax)

@@ -133,3 +133,20 @@ def test_service_cameras_and_a_source_together_are_refused(client: TestClient) -
     existing = {"service_cameras": True, "source": {"geojson": {"type": "FeatureCollection", "features": []}}}
     answer = client.post("/api/plans", json=_spec(existing=existing))
     assert answer.status_code == 400 and "not both" in answer.json()["detail"]
+
+
+def test_a_layer_with_nothing_inside_the_area_is_left_out_with_a_note(
+    client: TestClient, api_settings: Settings
+) -> None:
+    spec = _spec()
+    far = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [106.8, -6.2]}}  # Jakarta
+    spec["demand"]["points"].append(
+        {"source": {"geojson": {"type": "FeatureCollection", "features": [far]}}, "class": "hospital"}
+    )
+    plan = client.post("/api/plans", json=spec).json()
+    assert PlanWorker(api_settings, threading.Event()).run_one()
+    done = client.get(f"/api/plans/{plan['id']}").json()
+    assert done["status"] == "done", done["error"]
+    assert any("(hospital): none of its points lies inside the area" in note for note in done["summary"]["notes"])
+    hospital = next(row for row in done["summary"]["per_class"] if row["name"] == "hospital")
+    assert hospital["points"] == 0

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.web import STATIC_DIR
 
 LANGS = ("id", "en")
-I18N_VIEWS = ("core", "queue", "incident", "report", "wall", "map", "health")
+I18N_VIEWS = ("core", "queue", "incident", "report", "wall", "map", "health", "plans")
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".html": "text/html"}
 
 
@@ -38,9 +38,9 @@ def test_every_file_the_shell_references_is_served_with_its_content_type(anon_cl
     shell = anon_client.get("/ui/").text
     referenced = re.findall(r'(?:href|src)="(/ui/[^"?#]+)', shell)
     assert "/ui/js/app.js" in referenced
-    assert {f"/ui/css/{name}.css" for name in ("app", "queue", "incident", "report", "wall", "map", "health")} <= set(
-        referenced
-    )
+    assert {
+        f"/ui/css/{name}.css" for name in ("app", "queue", "incident", "report", "wall", "map", "health", "plans")
+    } <= set(referenced)
     for path in referenced:
         response = anon_client.get(path)
         assert response.status_code == 200, path
@@ -52,7 +52,7 @@ def test_every_view_module_the_app_imports_is_served_as_javascript(anon_client: 
     listed = re.search(r"const VIEW_MODULES = \[([^\]]*)\]", app_js)
     assert listed is not None
     views = re.findall(r'"(\w+)"', listed.group(1))
-    assert {"login", "queue", "incident", "report", "wall", "map", "health"} <= set(views)
+    assert {"login", "queue", "incident", "report", "wall", "map", "health", "plans"} <= set(views)
     for view in views:
         response = anon_client.get(f"/ui/js/views/{view}.js")
         assert response.status_code == 200, view

@@ -54,6 +54,7 @@ MODULE_ORDER = [
     "test_map",
     "test_health",
     "test_laptop",
+    "test_plans",
     "test_queue_scale",
 ]
 

@@ -17,7 +17,7 @@ def _fits_the_width(page: Page) -> None:
     page.wait_for_function("document.documentElement.dataset.ready === 'true'")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{page.url}: {overflow} px wider than the screen"
-    for link in ("core.nav.queue", "core.nav.map", "core.nav.wall", "core.nav.health"):
+    for link in ("core.nav.queue", "core.nav.map", "core.nav.wall", "core.nav.health", "core.nav.plans"):
         expect(page.locator("nav.app-nav").get_by_role("link", name=text(link), exact=True)).to_be_in_viewport()
 
 
@@ -25,7 +25,7 @@ def test_every_view_fits_a_laptop_screen(logged_in_page: Page, ui_service: Servi
     page = logged_in_page
     page.set_viewport_size(LAPTOP)
     (incident,) = incidents(ui_service, limit=1)
-    for route in ("#/queue", f"#/incidents/{incident['id']}", "#/wall", "#/map", "#/health"):
+    for route in ("#/queue", f"#/incidents/{incident['id']}", "#/wall", "#/map", "#/health", "#/plans"):
         page.goto(f"/ui/{route}")
         _fits_the_width(page)
     # The incident's actions stay reachable: scrolled to, never cut off at the side.

@@ -26,7 +26,7 @@
  *   t(key, vars) -> string
  *       The string for `key` in the current language, then English, then the key itself.
  *       `{name}` in a string is replaced by vars.name. Strings live in
- *       /ui/i18n/{lang}/{view}.json for the views core, queue, incident, report, wall, map, health:
+ *       /ui/i18n/{lang}/{view}.json for the views core, queue, incident, report, wall, map, health, plans:
  *       one flat JSON object per file whose keys carry the view as prefix ({"map.title": "Peta"}).
  *       All files are loaded at start and merged; id and en files hold the same keys.
  *   lang() -> "id" | "en"    the current language (Bahasa Indonesia first).
@@ -53,13 +53,13 @@
  *   toast(message, kind = "info"|"ok"|"error"): a short notice, read out by screen readers.
  *
  * Routes (the URL hash): #/login, #/queue (the default), #/incidents/{id}, #/reports/{id} (a
- * citizen's report), #/wall, #/wall/{camera_id}, #/map, #/health. A query after the route reaches the view too:
- * #/map?camera=3 gives params {camera: "3"}. Views get params.id for #/incidents/{id} and
- * #/reports/{id}, and params.camera_id for #/wall/{camera_id}.
+ * citizen's report), #/wall, #/wall/{camera_id}, #/map, #/health, #/plans, #/plans/{id}. A query after
+ * the route reaches the view too: #/map?camera=3 gives params {camera: "3"}. Views get params.id for
+ * #/incidents/{id}, #/reports/{id} and #/plans/{id}, and params.camera_id for #/wall/{camera_id}.
  */
 
-export const VIEWS = ["core", "queue", "incident", "report", "wall", "map", "health"];
-const VIEW_MODULES = ["login", "queue", "incident", "report", "wall", "map", "health"];
+export const VIEWS = ["core", "queue", "incident", "report", "wall", "map", "health", "plans"];
+const VIEW_MODULES = ["login", "queue", "incident", "report", "wall", "map", "health", "plans"];
 const LANGS = ["id", "en"];
 const TZ = "Asia/Jakarta";
 const RETURN_KEY = "mk.returnTo";
@@ -384,7 +384,7 @@ export function navigate(hash) {
 }
 
 const ROUTE_NAMES = { incidents: "incident", reports: "report" };
-const ROUTE_PARAM = { incident: "id", report: "id", wall: "camera_id" };
+const ROUTE_PARAM = { incident: "id", report: "id", wall: "camera_id", plans: "id" };
 
 function currentRoute() {
   const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
