@@ -28,6 +28,7 @@ bench: setup
 	$(VENV)/python -m bench.ingest
 	$(VENV)/python -m bench.pipeline
 	$(VENV)/python -m bench.incident_list
+	$(VENV)/python -m bench.planner
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
