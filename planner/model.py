@@ -105,9 +105,16 @@ class Coverage:
 
     def covered_by(self, chosen: IntArray) -> BoolArray:
         """Demand points seen by at least one chosen candidate."""
-        if len(chosen) == 0:
-            return np.zeros(self.matrix.shape[1], dtype=bool)
-        return np.asarray(self.matrix[chosen].sum(axis=0)).ravel() > 0
+        return covered_columns(self.matrix, chosen)
+
+
+def covered_columns(matrix: sparse.csr_matrix, chosen: IntArray) -> BoolArray:
+    """Columns (demand points) of a (candidates x demand) CSR matrix seen by at least one of ``chosen``."""
+    out = np.zeros(matrix.shape[1], dtype=bool)
+    if len(chosen):
+        rows = matrix[np.asarray(chosen)]
+        out[rows.indices[rows.data != 0]] = True
+    return out
 
 
 @dataclass

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from core.settings import Settings
@@ -156,9 +155,3 @@ def frame_for(spec: PlanSpec, *, base_dir: Path | None, settings: Settings) -> L
         raise PlanInputError("the plan needs an area, roads or points of interest to know where it is")
     features = load_features(first, kind=kind, base_dir=base_dir, settings=settings)
     return LocalFrame.for_geometries([f.geometry for f in features])
-
-
-def chosen_new(result: PlanResult) -> np.ndarray:
-    """Indices of the chosen candidates that are new sites (not existing cameras)."""
-    chosen = result.solution.chosen
-    return chosen[~result.candidates.existing[chosen]]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from planner.model import BoolArray, FloatArray, IntArray, Solution
+from planner.model import BoolArray, FloatArray, IntArray, Solution, covered_columns
 
 EPS = 1e-9  # relative slack on weights and costs
 
@@ -60,20 +60,12 @@ def reduce_instance(matrix: sparse.spmatrix, weights: FloatArray, seed: int = 0)
     return Reduced(reduced, weight, column)
 
 
-def covered_mask(matrix: sparse.csr_matrix, chosen: IntArray) -> BoolArray:
-    """Demand columns seen by at least one of ``chosen``."""
-    out = np.zeros(matrix.shape[1], dtype=bool)
-    if len(chosen):
-        out[matrix[np.asarray(chosen)].indices] = True
-    return out
-
-
 def capped_target(
     matrix: sparse.csr_matrix, weights: FloatArray, target: float, total: float
 ) -> tuple[float, list[str]]:
     """The weight to reach for ``target`` (a share of ``total``), capped at what all candidates together see."""
     wanted = target * total
-    coverable = float(weights[covered_mask(matrix, np.arange(matrix.shape[0]))].sum())
+    coverable = float(weights[covered_columns(matrix, np.arange(matrix.shape[0]))].sum())
     if wanted <= coverable * (1 + EPS):
         return min(wanted, coverable), []
     share = coverable / total if total > 0 else 0.0
@@ -99,7 +91,7 @@ def make_solution(
     return Solution(
         solver=solver,
         chosen=chosen,
-        covered_weight=float(weights[covered_mask(matrix, chosen)].sum()),
+        covered_weight=float(weights[covered_columns(matrix, chosen)].sum()),
         total_weight=total,
         cost=float(costs[chosen][~existing[chosen]].sum()),
         seconds=time.perf_counter() - started,
@@ -146,7 +138,7 @@ def greedy(
     goal = np.inf
     if target is not None:
         goal, notes = capped_target(matrix, weights, target, total)
-    covered = covered_mask(matrix, np.flatnonzero(existing_mask))
+    covered = covered_columns(matrix, np.flatnonzero(existing_mask))
     weight_now = float(weights[covered].sum())
     left = np.inf if budget is None else budget
     chosen = np.array(_lazy(matrix, weights, costs, existing_mask, covered, weight_now, goal, left), dtype=np.int64)
@@ -201,7 +193,7 @@ def _best_single(
     started: float,
 ) -> Solution:
     """The greedy answer, or the one affordable camera that alone covers more (the classic ratio fix)."""
-    fresh = ~covered_mask(matrix, np.flatnonzero(existing))
+    fresh = ~covered_columns(matrix, np.flatnonzero(existing))
     gains = np.asarray(matrix[:, np.flatnonzero(fresh)] @ weights[fresh]).ravel()
     gains[existing | (costs > budget * (1 + EPS))] = -1.0
     best = int(np.argmax(gains)) if len(gains) else -1

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from core.config_loader import parse_yaml_model
 from core.errors import ConfigError, MataKotaError
 from core.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from planner.spec import PlanSpec
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +75,8 @@ def run_plan_command(
 
 
 def _override(
-    spec: Any, *, target: float | None, budget: float | None, solver: str | None, time_limit: float | None
-) -> Any:
+    spec: PlanSpec, *, target: float | None, budget: float | None, solver: str | None, time_limit: float | None
+) -> PlanSpec:
     from planner.spec import ObjectiveSpec, SolverSpec
 
     if target is not None and budget is not None:
